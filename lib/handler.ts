@@ -1,0 +1,269 @@
+/**
+ * `sockjs()`: builds the handler. The handler is an Express sub-app (so Express
+ * tells it where it is mounted) whose Router is built from the transport
+ * table; it owns the session registry and the websocket upgrade listener.
+ */
+import { EventEmitter } from 'node:events';
+import type { IncomingMessage, Server, ServerResponse } from 'node:http';
+import { Server as NetServer } from 'node:net';
+import type { Duplex } from 'node:stream';
+import express, { type NextFunction, type Request, type RequestHandler, type Response } from 'express';
+import cookieParser from 'cookie-parser';
+import createDebug from 'debug';
+import { WebSocketServer, type WebSocket } from 'ws';
+import { corsFor } from './cors';
+import { cacheForAYear, sendMethodNotAllowed, sendText } from './http';
+import { MountPaths, type MountedApp } from './mount';
+import { resolveOptions, type Options, type ResolvedOptions, type TransportName } from './options';
+import { Registry } from './registry';
+import { greeting } from './routes/greeting';
+import { IFRAME_PATH, iframe } from './routes/iframe';
+import { info } from './routes/info';
+import type { Session } from './session';
+import { receive } from './transports/receive';
+import { jsonpSend, xhrSend } from './transports/send';
+import { SESSION_ROUTES, sessionRoutePath, type SessionRoute } from './transports/table';
+import { WebsocketReceiver, refusePlainRequest } from './transports/websocket';
+import { abortUpgrade, listenForUpgrades, type WebsocketPath } from './upgrade';
+
+const debug = createDebug('sockjs:handler');
+
+/** Events of a {@link SockJSHandler}. */
+export interface HandlerEvents {
+  /** A new session opened. */
+  connection: [session: Session];
+}
+
+/**
+ * What `sockjs()` returns: middleware for `app.use(path, handler)` (Express,
+ * Connect, or a plain `http` request listener) that is also an EventEmitter
+ * emitting `'connection'` with every new session.
+ */
+export interface SockJSHandler extends EventEmitter<HandlerEvents> {
+  (req: IncomingMessage, res: ServerResponse, next?: (error?: unknown) => void): void;
+  /**
+   * Serves websocket upgrades for this handler's paths on `server`, leaving
+   * every other upgrade alone. Called for you by the first HTTP request
+   * through the handler; call it yourself when raw websocket clients may
+   * connect before any HTTP request arrives. Returns the handler.
+   */
+  attach(server: Server): this;
+  /**
+   * Closes every session with `c[1001,"Server shutting down"]`, ends their
+   * responses, stops their timers and removes the upgrade listener. Later
+   * requests get `503`. Resolves once every websocket has closed.
+   */
+  close(): Promise<void>;
+  /** Sends `message` to every open session, framing it once. Returns how many sessions took it. */
+  broadcast(message: string): number;
+  /** The live sessions, by `session.id`. */
+  readonly sessions: ReadonlyMap<string, Session>;
+  /** The options in force, defaults merged. */
+  readonly options: ResolvedOptions;
+}
+
+/** The callback `sockjs()` registers for `'connection'`. */
+export type SessionHandler = (session: Session) => void;
+
+const SHUTDOWN = { code: 1001, reason: 'Server shutting down' } as const;
+/** How long `close()` waits for websockets to finish their closing handshake. */
+const CLOSE_GRACE_MS = 1000;
+
+function routeEnabled(route: SessionRoute, transports: ReadonlySet<TransportName>): boolean {
+  return route.transports.some((name) => transports.has(name));
+}
+
+/**
+ * Creates a SockJS handler.
+ *
+ * ```ts
+ * const echo = sockjs({ heartbeatDelay: 25_000 }, (session) => {
+ *   session.on('data', (message) => session.send(message));
+ * });
+ * app.use('/echo', echo);
+ * ```
+ * @param options see {@link Options}; invalid ones throw a `TypeError` naming them
+ * @param onSession added as a `'connection'` listener
+ */
+export function sockjs(options?: Options | SessionHandler, onSession?: SessionHandler): SockJSHandler {
+  if (typeof options === 'function') return sockjs(undefined, options);
+  if (onSession !== undefined && typeof onSession !== 'function') {
+    throw new TypeError('sockjs: the session callback must be a function');
+  }
+  const opts = resolveOptions(options);
+  const app = express();
+  const emitter = app as unknown as EventEmitter<HandlerEvents>;
+  const registry = new Registry(opts, (session) => emitter.emit('connection', session));
+  const mounts = new MountPaths(app as unknown as MountedApp);
+  const wss = new WebSocketServer({
+    clientTracking: false,
+    ...opts.websocketOptions,
+    noServer: true,
+    maxPayload: opts.maxMessageSize,
+  });
+  const websockets = new Set<WebSocket>();
+  let detachUpgrades: (() => void) | undefined;
+  let closed = false;
+
+  app.disable('x-powered-by');
+  app.set('case sensitive routing', true);
+  app.set('strict routing', true);
+  if (onSession) emitter.on('connection', onSession);
+
+  function attach(server: Server): void {
+    if (closed) throw new Error('sockjs: cannot attach a closed handler');
+    if (detachUpgrades) return;
+    detachUpgrades = listenForUpgrades(server, {
+      match: (url) => mounts.match(url),
+      serve: serveUpgrade,
+    });
+    debug('listening for upgrades');
+  }
+
+  function serveUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer, path: WebsocketPath): void {
+    if (closed) return abortUpgrade(socket, 503, 'Server shutting down.');
+    if (path.raw ? !opts.rawWebsocket : !opts.transports.has('websocket')) {
+      return abortUpgrade(socket, 404, 'Not found.');
+    }
+    if (req.method !== 'GET') return abortUpgrade(socket, 405, '', { Allow: 'GET' });
+    if ((req.headers.upgrade ?? '').toLowerCase() !== 'websocket') {
+      return abortUpgrade(socket, 400, 'Can "Upgrade" only to "WebSocket".');
+    }
+    wss.handleUpgrade(req, socket, head, (ws) => {
+      websockets.add(ws);
+      ws.once('close', () => websockets.delete(ws));
+      const receiver = new WebsocketReceiver(ws, socket, path.raw, opts.websocketWriteTimeout);
+      const session = registry.connect(req, receiver);
+      receiver.bind(session);
+    });
+  }
+
+  app.use((req: Request, res: Response, next: NextFunction) => {
+    if (closed) {
+      sendText(res, 503, 'Server shutting down.');
+      return;
+    }
+    mounts.learn(req);
+    if (!detachUpgrades) {
+      const server = (req.socket as Duplex & { server?: unknown }).server;
+      if (server instanceof NetServer) attach(server as Server);
+    }
+    next();
+  });
+  app.use(buildRouter(opts, registry));
+
+  const handler = Object.assign(app, {
+    attach(server: Server) {
+      attach(server);
+      return handler;
+    },
+    close(): Promise<void> {
+      if (closed) return Promise.resolve();
+      closed = true;
+      detachUpgrades?.();
+      detachUpgrades = undefined;
+      registry.shutdown(SHUTDOWN.code, SHUTDOWN.reason);
+      return waitForWebsockets(websockets);
+    },
+    broadcast: (message: string) => registry.broadcast(message),
+  });
+  Object.defineProperty(handler, 'sessions', { value: registry.sessions as ReadonlyMap<string, Session>, enumerable: true });
+  Object.defineProperty(handler, 'options', { value: opts, enumerable: true });
+  return handler as unknown as SockJSHandler;
+}
+
+/** Resolves when every websocket has closed; stragglers are cut off after a grace period. */
+function waitForWebsockets(websockets: Set<WebSocket>): Promise<void> {
+  if (websockets.size === 0) return Promise.resolve();
+  return new Promise((resolve) => {
+    const timer = setTimeout(() => {
+      for (const ws of websockets) ws.terminate();
+    }, CLOSE_GRACE_MS);
+    let left = websockets.size;
+    for (const ws of websockets) {
+      ws.once('close', () => {
+        if (--left === 0) {
+          clearTimeout(timer);
+          resolve();
+        }
+      });
+    }
+  });
+}
+
+/** The Router: one route per entry of the transport table, plus greeting, info and iframe. */
+function buildRouter(opts: ResolvedOptions, registry: Registry): express.Router {
+  const router = express.Router({ caseSensitive: true, strict: true });
+  const jsessionid = opts.jsessionid;
+  const cookies = cookieParser();
+  const sessionMiddleware: RequestHandler[] = jsessionid
+    ? [cookies, (req, res, next) => (jsessionid(req, res), next())]
+    : [];
+
+  router.route(/^\/$/).get(greeting).all(methodNotAllowed('GET'));
+
+  const infoCors = corsFor('OPTIONS, GET', opts);
+  router
+    .route('/info')
+    .get(infoCors, info(opts.transports.has('websocket'), jsessionid !== false))
+    .options(preflight(infoCors))
+    .all(methodNotAllowed('OPTIONS, GET'));
+
+  router.route(IFRAME_PATH).get(iframe(opts.sockjsUrl)).all(methodNotAllowed('GET'));
+
+  const receiveContext = { registry, responseLimit: opts.responseLimit };
+  const sendContext = { registry, maxMessageSize: opts.maxMessageSize };
+  for (const route of SESSION_ROUTES) {
+    if (!routeEnabled(route, opts.transports)) continue;
+    const action = route.action;
+    const serve =
+      action.kind === 'receive'
+        ? receive(action.format, action.callback, receiveContext)
+        : action.kind === 'send'
+          ? (action.sender === 'xhr' ? xhrSend : jsonpSend)(sendContext)
+          : undefined;
+    const layer = router.route(sessionRoutePath(route.name));
+    const allow = route.preflight ? `OPTIONS, ${route.method}` : route.method;
+    const corsMiddleware = route.preflight ? [corsFor(allow, opts)] : [];
+    const handle: RequestHandler = serve
+      ? (req, res) => serve(req, res, sessionIdOf(req))
+      : (req, res) => refusePlainRequest(req, res);
+    const method = route.method === 'GET' ? layer.get.bind(layer) : layer.post.bind(layer);
+    method(...corsMiddleware, ...sessionMiddleware, handle);
+    if (route.preflight) layer.options(preflight(corsMiddleware[0]));
+    layer.all(methodNotAllowed(allow));
+  }
+
+  if (opts.rawWebsocket) {
+    router
+      .route('/websocket')
+      .get((req, res) => refusePlainRequest(req, res))
+      .all(methodNotAllowed('GET'));
+  }
+  return router;
+}
+
+/** The URL's session id, captured by the route's path. */
+function sessionIdOf(req: Request): string {
+  const params = req.params as unknown as Record<string, string>;
+  return params[0];
+}
+
+function methodNotAllowed(allow: string): RequestHandler {
+  return (_req, res) => sendMethodNotAllowed(res, allow);
+}
+
+/** An `OPTIONS` answer: cacheable for a year, CORS headers from `cors`. */
+function preflight(corsMiddleware: RequestHandler): RequestHandler[] {
+  return [
+    (_req, res, next) => {
+      cacheForAYear(res);
+      next();
+    },
+    corsMiddleware,
+    (_req, res) => {
+      res.statusCode = 204;
+      res.end();
+    },
+  ];
+}

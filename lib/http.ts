@@ -1,0 +1,75 @@
+/**
+ * Small HTTP helpers shared by the routes: caching headers, plain answers,
+ * and reading a request body without buffering past a limit.
+ */
+import type { IncomingMessage, ServerResponse } from 'node:http';
+
+const ONE_YEAR_SECONDS = 365 * 24 * 60 * 60;
+
+/** Headers that forbid any caching (GET transports carry private data). */
+export function noCache(res: ServerResponse): void {
+  res.setHeader('Cache-Control', 'no-store, no-cache, no-transform, must-revalidate, max-age=0');
+}
+
+/** Headers that let browsers and proxies cache for a year. */
+export function cacheForAYear(res: ServerResponse): void {
+  res.setHeader('Cache-Control', `public, max-age=${ONE_YEAR_SECONDS}`);
+  res.setHeader('Expires', new Date(Date.now() + ONE_YEAR_SECONDS * 1000).toUTCString());
+}
+
+/** Seconds in a year, for `Access-Control-Max-Age`. */
+export const PREFLIGHT_MAX_AGE = ONE_YEAR_SECONDS;
+
+/** Ends `res` with a `text/plain` body. */
+export function sendText(res: ServerResponse, status: number, body: string): void {
+  res.statusCode = status;
+  res.setHeader('Content-Type', 'text/plain; charset=UTF-8');
+  res.end(body);
+}
+
+/** Ends `res` with `405`, an `Allow` header and no body, as the protocol wants. */
+export function sendMethodNotAllowed(res: ServerResponse, allow: string): void {
+  res.statusCode = 405;
+  res.setHeader('Allow', allow);
+  res.removeHeader('Content-Type');
+  res.end();
+}
+
+/** Why a body could not be read. */
+export type BodyFailure = 'too-large' | 'aborted';
+
+/**
+ * Reads the request body as UTF-8, refusing (without buffering further) once
+ * it passes `limit` bytes. Resolves to the text or to the failure.
+ */
+export function readBody(req: IncomingMessage, limit: number): Promise<string | BodyFailure> {
+  const declared = Number(req.headers['content-length']);
+  if (Number.isFinite(declared) && declared > limit) return Promise.resolve('too-large');
+  return new Promise((resolve) => {
+    const chunks: Buffer[] = [];
+    let size = 0;
+    const done = (result: string | BodyFailure): void => {
+      req.off('data', onData);
+      req.off('end', onEnd);
+      req.off('error', onAbort);
+      req.off('aborted', onAbort);
+      resolve(result);
+    };
+    const onData = (chunk: Buffer): void => {
+      size += chunk.length;
+      if (size > limit) {
+        chunks.length = 0;
+        req.resume();
+        done('too-large');
+        return;
+      }
+      chunks.push(chunk);
+    };
+    const onEnd = (): void => done(Buffer.concat(chunks, size).toString('utf8'));
+    const onAbort = (): void => done('aborted');
+    req.on('data', onData);
+    req.on('end', onEnd);
+    req.on('error', onAbort);
+    req.on('aborted', onAbort);
+  });
+}

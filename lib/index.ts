@@ -1,0 +1,27 @@
+/**
+ * sockjs-express: a SockJS server as Express/Connect middleware.
+ *
+ * ```ts
+ * import express from 'express';
+ * import { sockjs } from 'sockjs-express';
+ *
+ * const app = express();
+ * const echo = sockjs({}, (session) => session.on('data', (m) => session.send(m)));
+ * app.use('/echo', echo);
+ * echo.attach(app.listen(8081));
+ * ```
+ * @packageDocumentation
+ */
+import { sockjs } from './handler';
+
+export { sockjs };
+export type { SockJSHandler, SessionHandler, HandlerEvents } from './handler';
+export { Session } from './session';
+export type { SessionState, SessionRequest, SessionEvents } from './session';
+export type { SessionTransport } from './receiver';
+export { DEFAULTS, TRANSPORT_NAMES } from './options';
+export type { Options, ResolvedOptions, TransportName, WebsocketOptions, JsessionidFunction } from './options';
+export { SockJSError, SessionNotOpenError, InvalidOptionError } from './errors';
+export { closeFrame, messageFrame, quote } from './framing';
+
+export default sockjs;

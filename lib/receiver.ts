@@ -1,0 +1,27 @@
+/**
+ * A receiver carries a session's frames to the client for a while: one HTTP
+ * response (polling or streaming) or one websocket. The session decides what
+ * to write and when; a receiver only formats and writes.
+ */
+import type { TransportName } from './options';
+
+/** What `session.transport` reports: a SockJS transport, or the raw websocket. */
+export type SessionTransport = TransportName | 'raw-websocket';
+
+/** The connection a session writes its frames to. */
+export interface Receiver {
+  /** The transport this receiver speaks. */
+  readonly transport: SessionTransport;
+  /** `true` for the raw websocket: messages go out as they are, unframed. */
+  readonly raw: boolean;
+  /**
+   * Writes one frame. Returns `false` when the receiver has finished with
+   * this write (a polling response, or a streaming response past its limit)
+   * and must not be written to again.
+   */
+  write(frame: string): boolean;
+  /** Writes one message unframed (raw websocket only). */
+  writeRaw(message: string): void;
+  /** Ends the connection; websockets close with `code` and `reason`. */
+  end(code: number, reason: string): void;
+}

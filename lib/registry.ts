@@ -1,0 +1,95 @@
+/**
+ * The sessions of one handler: by public id for the application, and by the
+ * URL's session id for the HTTP transports that spread one session over many
+ * requests. Websocket sessions live exactly as long as their websocket, so
+ * they are never looked up by URL id (two may share one, as the protocol allows).
+ */
+import type { IncomingMessage } from 'node:http';
+import { messageFrame } from './framing';
+import type { Receiver } from './receiver';
+import { Session, type SessionContext, type SessionRequest } from './session';
+
+/** A request that went through Express or Connect, which keep the unstripped URL. */
+export type MountedRequest = IncomingMessage & { originalUrl?: string; baseUrl?: string };
+
+/** Takes what a session needs to remember of its opening request. */
+export function describeRequest(req: IncomingMessage): SessionRequest {
+  return {
+    url: (req as MountedRequest).originalUrl ?? req.url ?? '',
+    headers: req.headers,
+    remoteAddress: req.socket.remoteAddress,
+    remotePort: req.socket.remotePort,
+  };
+}
+
+export class Registry {
+  /** Live sessions by their public id. */
+  readonly sessions = new Map<string, Session>();
+  readonly #byUrlId = new Map<string, Session>();
+  readonly #urlIds = new WeakMap<Session, string>();
+  readonly #context: SessionContext;
+
+  constructor(
+    timers: { heartbeatDelay: number; disconnectDelay: number },
+    onOpen: (session: Session) => void,
+  ) {
+    this.#context = {
+      heartbeatDelay: timers.heartbeatDelay,
+      disconnectDelay: timers.disconnectDelay,
+      opened: onOpen,
+      ended: (session) => this.#forget(session),
+    };
+  }
+
+  /** The HTTP session behind a URL session id, if any. */
+  find(urlId: string): Session | undefined {
+    return this.#byUrlId.get(urlId);
+  }
+
+  /** Attaches an HTTP receiver to the session `urlId`, creating it when new. */
+  receive(urlId: string, req: IncomingMessage, receiver: Receiver): Session {
+    let session = this.#byUrlId.get(urlId);
+    if (!session) {
+      session = new Session(this.#context, describeRequest(req), receiver.transport);
+      this.#byUrlId.set(urlId, session);
+      this.#urlIds.set(session, urlId);
+      this.sessions.set(session.id, session);
+    }
+    session.attach(receiver);
+    return session;
+  }
+
+  /** Starts a websocket session, which lives as long as its receiver. */
+  connect(req: IncomingMessage, receiver: Receiver): Session {
+    const session = new Session(this.#context, describeRequest(req), receiver.transport);
+    this.sessions.set(session.id, session);
+    session.attach(receiver);
+    return session;
+  }
+
+  /** Sends one message to every open session, encoding its frame once. */
+  broadcast(message: string): number {
+    if (typeof message !== 'string') {
+      throw new TypeError(`sockjs: broadcast() takes a string, got ${typeof message}`);
+    }
+    let frame: string | undefined;
+    let count = 0;
+    for (const session of this.sessions.values()) {
+      if (session.state !== 'open') continue;
+      frame ??= messageFrame([message]);
+      if (session.sendFramed(message, frame)) count++;
+    }
+    return count;
+  }
+
+  /** Ends every session with a close frame. */
+  shutdown(code: number, reason: string): void {
+    for (const session of [...this.sessions.values()]) session.shutdown(code, reason);
+  }
+
+  #forget(session: Session): void {
+    this.sessions.delete(session.id);
+    const urlId = this.#urlIds.get(session);
+    if (urlId !== undefined && this.#byUrlId.get(urlId) === session) this.#byUrlId.delete(urlId);
+  }
+}

@@ -1,0 +1,344 @@
+/**
+ * A SockJS session: the unit the application talks to. It owns the outgoing
+ * queue, the heartbeat and disconnect timers and the state; receivers come
+ * and go underneath it.
+ *
+ *   opening ──attach──> open ──close() / client gone──> closing ──> closed
+ */
+import { EventEmitter } from 'node:events';
+import type { IncomingMessage } from 'node:http';
+import { randomUUID } from 'node:crypto';
+import createDebug from 'debug';
+import { SessionNotOpenError } from './errors';
+import { HEARTBEAT_FRAME, OPEN_FRAME, closeFrame, messageFrame } from './framing';
+import type { Receiver, SessionTransport } from './receiver';
+
+const debug = createDebug('sockjs:session');
+
+/** The life stages of a session, as sockjs-go names them. */
+export type SessionState = 'opening' | 'open' | 'closing' | 'closed';
+
+/** What a session remembers of the request that opened it. */
+export interface SessionRequest {
+  /** The request URL as the server received it (with the mount path). */
+  readonly url: string;
+  /** The request headers, cookies included. */
+  readonly headers: IncomingMessage['headers'];
+  /** The client's address, as the socket saw it. */
+  readonly remoteAddress: string | undefined;
+  /** The client's port, as the socket saw it. */
+  readonly remotePort: number | undefined;
+}
+
+/** Close frame for a second receiving request while one is attached. */
+const ANOTHER_CONNECTION = closeFrame(2010, 'Another connection still open');
+/** Code and reason when a receiving request is cut off by the client. */
+export const INTERRUPTED = { code: 1002, reason: 'Connection interrupted' } as const;
+/** Code and reason when no receiving connection came back in time. */
+export const TIMED_OUT = { code: 1006, reason: 'Session timed out' } as const;
+
+/** Timers and hooks a session gets from its registry. @internal */
+export interface SessionContext {
+  readonly heartbeatDelay: number;
+  readonly disconnectDelay: number;
+  /** The session sent its open frame. */
+  opened(session: Session): void;
+  /** The session is over and must be forgotten. */
+  ended(session: Session): void;
+}
+
+interface Waiter {
+  resolve(message: string): void;
+  reject(error: Error): void;
+}
+
+/** Events of a {@link Session}. */
+export interface SessionEvents {
+  /** A message from the client. */
+  data: [message: string];
+  /** The session closed; emitted exactly once. */
+  close: [code: number, reason: string];
+}
+
+/**
+ * One client connection, whatever transport carries it. Emits `'data'` for
+ * every message from the client and `'close'` once when it ends.
+ */
+export class Session extends EventEmitter<SessionEvents> {
+  /** A server-made identifier, unique in this process (not the URL's session id, which the protocol keeps from applications). */
+  readonly id: string = randomUUID();
+  /** What the session remembers of the request that opened it. */
+  readonly request: SessionRequest;
+
+  #state: SessionState = 'opening';
+  #transport: SessionTransport;
+  #receiver: Receiver | undefined;
+  #queue: string[] = [];
+  #flushScheduled = false;
+  #closeFrame: string | undefined;
+  #closeCode = 0;
+  #closeReason = '';
+  #heartbeat: NodeJS.Timeout | undefined;
+  #disconnect: NodeJS.Timeout | undefined;
+  #inbox: string[] | undefined;
+  #waiters: Waiter[] = [];
+  readonly #context: SessionContext;
+
+  /** @internal */
+  constructor(context: SessionContext, request: SessionRequest, transport: SessionTransport) {
+    super();
+    this.#context = context;
+    this.request = request;
+    this.#transport = transport;
+  }
+
+  /** `'opening'`, `'open'`, `'closing'` or `'closed'`. */
+  get state(): SessionState {
+    return this.#state;
+  }
+
+  /** The transport of the current (or last) receiving connection. */
+  get transport(): SessionTransport {
+    return this.#transport;
+  }
+
+  /**
+   * Queues `message` for the client. Messages sent in one tick go out in one
+   * frame. Returns `false` (and sends nothing) once the session is not open.
+   */
+  send(message: string): boolean {
+    if (typeof message !== 'string') {
+      throw new TypeError(`sockjs: session.send() takes a string, got ${typeof message}`);
+    }
+    if (this.#state !== 'open') return false;
+    const receiver = this.#receiver;
+    if (receiver?.raw) {
+      receiver.writeRaw(message);
+      return true;
+    }
+    this.#queue.push(message);
+    if (!this.#flushScheduled) {
+      this.#flushScheduled = true;
+      process.nextTick(() => this.#flush());
+    }
+    return true;
+  }
+
+  /**
+   * Closes the session: the client gets `c[code,"reason"]` and `'close'` is
+   * emitted. Messages already sent are delivered first. Returns `false` when
+   * the session was already closing.
+   * @param code 1000 or 3000–4999 [3000]
+   * @param reason at most 123 bytes of UTF-8 ['Go away!']
+   */
+  close(code = 3000, reason = 'Go away!'): boolean {
+    if (!Number.isInteger(code) || (code !== 1000 && (code < 3000 || code > 4999))) {
+      throw new TypeError(`sockjs: close code must be 1000 or 3000-4999, got ${String(code)}`);
+    }
+    if (typeof reason !== 'string' || Buffer.byteLength(reason) > 123) {
+      throw new TypeError('sockjs: close reason must be a string of at most 123 bytes');
+    }
+    if (this.#state === 'closing' || this.#state === 'closed') return false;
+    this.#beginClose(code, reason);
+    this.#flush();
+    if (!this.#receiver && !this.#disconnect) this.#startDisconnectTimer();
+    return true;
+  }
+
+  /**
+   * The next message from the client. Rejects with `SessionNotOpenError`
+   * (code `SOCKJS_ERR_SESSION_NOT_OPEN`) once the session has closed and
+   * every buffered message was read. Messages are buffered for `recv()` from
+   * its first call on; start reading in the connection callback.
+   */
+  recv(): Promise<string> {
+    this.#inbox ??= [];
+    const next = this.#inbox.shift();
+    if (next !== undefined) return Promise.resolve(next);
+    if (this.#state !== 'open' && this.#state !== 'opening') {
+      return Promise.reject(new SessionNotOpenError());
+    }
+    return new Promise((resolve, reject) => this.#waiters.push({ resolve, reject }));
+  }
+
+  /** `for await (const message of session)`: every message until the session closes. */
+  async *[Symbol.asyncIterator](): AsyncGenerator<string, void, undefined> {
+    for (;;) {
+      try {
+        yield await this.recv();
+      } catch (error) {
+        if (error instanceof SessionNotOpenError) return;
+        throw error;
+      }
+    }
+  }
+
+  /**
+   * Hands the session a receiving connection. A second receiver while one is
+   * attached gets the 2010 close frame; a closed session answers with its
+   * close frame. @internal
+   */
+  attach(receiver: Receiver): void {
+    if (this.#closeFrame !== undefined && this.#queue.length === 0) {
+      receiver.write(this.#closeFrame);
+      receiver.end(this.#closeCode, this.#closeReason);
+      return;
+    }
+    if (this.#receiver) {
+      receiver.write(ANOTHER_CONNECTION);
+      receiver.end(2010, 'Another connection still open');
+      return;
+    }
+    this.#receiver = receiver;
+    this.#transport = receiver.transport;
+    this.#clearDisconnectTimer();
+    if (this.#state === 'opening') {
+      this.#state = 'open';
+      if (!receiver.raw) this.#write(OPEN_FRAME);
+      debug('%s open over %s', this.id, receiver.transport);
+      this.#context.opened(this);
+    }
+    this.#flush();
+    if (this.#receiver === receiver && !receiver.raw) {
+      this.#heartbeat = setInterval(() => this.#write(HEARTBEAT_FRAME), this.#context.heartbeatDelay);
+      this.#heartbeat.unref();
+    }
+  }
+
+  /**
+   * The receiving connection went away. `interrupted` means the client cut
+   * it off mid-response: the session then closes with 1002. @internal
+   */
+  detach(receiver: Receiver, interrupted: boolean): void {
+    if (this.#receiver !== receiver) return;
+    this.#release();
+    if (interrupted && this.#state === 'open') {
+      this.#beginClose(INTERRUPTED.code, INTERRUPTED.reason);
+    }
+    if (this.#state !== 'closed') this.#startDisconnectTimer();
+  }
+
+  /**
+   * The websocket under this session closed: the session ends now, with the
+   * websocket's code and reason unless it was already closing. @internal
+   */
+  end(code: number, reason: string): void {
+    if (this.#state === 'closed') return;
+    this.#release();
+    this.#queue.length = 0;
+    if (this.#closeFrame === undefined) this.#beginClose(code, reason);
+    this.#finish();
+  }
+
+  /**
+   * Sends one message whose frame the caller built once for many sessions
+   * (broadcast). Falls back to the queue when frames are pending, so order
+   * holds. @internal
+   */
+  sendFramed(message: string, frame: string): boolean {
+    const receiver = this.#receiver;
+    if (this.#state !== 'open' || !receiver || receiver.raw || this.#queue.length > 0) {
+      return this.send(message);
+    }
+    this.#write(frame);
+    return true;
+  }
+
+  /** Ends the session at once, whatever its state (graceful shutdown). @internal */
+  shutdown(code: number, reason: string): void {
+    if (this.#state === 'closed') return;
+    if (this.#closeFrame === undefined) {
+      this.#beginClose(code, reason);
+      this.#flush();
+    }
+    const receiver = this.#receiver;
+    this.#release();
+    receiver?.end(this.#closeCode, this.#closeReason);
+    this.#finish();
+  }
+
+  #flush(): void {
+    this.#flushScheduled = false;
+    while (this.#receiver) {
+      if (this.#queue.length > 0) {
+        const frame = messageFrame(this.#queue);
+        this.#queue = [];
+        this.#write(frame);
+        continue;
+      }
+      if (this.#closeFrame !== undefined) {
+        const receiver = this.#receiver;
+        this.#write(this.#closeFrame);
+        this.#release();
+        receiver.end(this.#closeCode, this.#closeReason);
+        if (this.#state !== 'closed') this.#startDisconnectTimer();
+      }
+      return;
+    }
+  }
+
+  /** Writes a frame to the attached receiver; lets go of it when it is done. */
+  #write(frame: string): void {
+    const receiver = this.#receiver;
+    if (!receiver) return;
+    if (!receiver.write(frame)) {
+      this.#release();
+      if (this.#state !== 'closed') this.#startDisconnectTimer();
+    }
+  }
+
+  #beginClose(code: number, reason: string): void {
+    this.#closeFrame = closeFrame(code, reason);
+    this.#closeCode = code;
+    this.#closeReason = reason;
+    this.#state = 'closing';
+    debug('%s closing %d %s', this.id, code, reason);
+    const waiters = this.#waiters;
+    this.#waiters = [];
+    for (const waiter of waiters) waiter.reject(new SessionNotOpenError());
+    this.emit('close', code, reason);
+  }
+
+  #finish(): void {
+    this.#clearDisconnectTimer();
+    this.#state = 'closed';
+    debug('%s closed', this.id);
+    this.#context.ended(this);
+  }
+
+  #release(): void {
+    this.#receiver = undefined;
+    if (this.#heartbeat) {
+      clearInterval(this.#heartbeat);
+      this.#heartbeat = undefined;
+    }
+  }
+
+  #startDisconnectTimer(): void {
+    this.#clearDisconnectTimer();
+    this.#disconnect = setTimeout(() => {
+      this.#disconnect = undefined;
+      if (this.#state === 'open') this.#beginClose(TIMED_OUT.code, TIMED_OUT.reason);
+      this.#finish();
+    }, this.#context.disconnectDelay);
+    this.#disconnect.unref();
+  }
+
+  #clearDisconnectTimer(): void {
+    if (this.#disconnect) {
+      clearTimeout(this.#disconnect);
+      this.#disconnect = undefined;
+    }
+  }
+
+  /** Hands messages from the client to the application. @internal */
+  deliver(messages: readonly string[]): void {
+    for (const message of messages) {
+      if (this.#state !== 'open') return;
+      const waiter = this.#waiters.shift();
+      if (waiter) waiter.resolve(message);
+      else this.#inbox?.push(message);
+      this.emit('data', message);
+    }
+  }
+}

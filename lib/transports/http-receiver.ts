@@ -1,0 +1,75 @@
+/**
+ * The receiver behind every HTTP receiving transport: one response that
+ * carries one frame (polling) or frames up to the response limit (streaming).
+ * Each transport only says how its response starts and how a frame looks.
+ */
+import type { ServerResponse } from 'node:http';
+import type { TransportName } from '../options';
+import type { Receiver } from '../receiver';
+
+/** How one HTTP receiving transport writes its response. */
+export interface HttpReceiverFormat {
+  /** The sockjs-client name of the transport. */
+  readonly transport: TransportName;
+  /** The `Content-Type` of the response. */
+  readonly contentType: string;
+  /** Streaming responses stay open for many frames; polling ones carry one. */
+  readonly streaming: boolean;
+  /** Bytes sent before the first frame (padding some browsers need), if any. */
+  prelude?(callback: string): string;
+  /** The bytes of one frame. */
+  frame(frame: string, callback: string): string;
+}
+
+/** A receiving HTTP response. */
+export class HttpReceiver implements Receiver {
+  readonly raw = false;
+  readonly #res: ServerResponse;
+  readonly #format: HttpReceiverFormat;
+  readonly #callback: string;
+  readonly #limit: number;
+  #written = 0;
+
+  constructor(res: ServerResponse, format: HttpReceiverFormat, callback: string, responseLimit: number) {
+    this.#res = res;
+    this.#format = format;
+    this.#callback = callback;
+    this.#limit = responseLimit;
+    res.statusCode = 200;
+    res.setHeader('Content-Type', format.contentType);
+    if (format.streaming) {
+      res.flushHeaders();
+      const prelude = format.prelude?.(callback);
+      if (prelude !== undefined) res.write(prelude);
+    }
+  }
+
+  get transport(): TransportName {
+    return this.#format.transport;
+  }
+
+  write(frame: string): boolean {
+    const res = this.#res;
+    if (res.writableEnded || res.destroyed) return false;
+    const data = this.#format.frame(frame, this.#callback);
+    if (!this.#format.streaming) {
+      res.end(data);
+      return false;
+    }
+    res.write(data);
+    this.#written += Buffer.byteLength(data);
+    if (this.#written >= this.#limit) {
+      res.end();
+      return false;
+    }
+    return true;
+  }
+
+  writeRaw(): void {
+    throw new Error('sockjs: HTTP receivers carry frames only');
+  }
+
+  end(): void {
+    if (!this.#res.writableEnded) this.#res.end();
+  }
+}

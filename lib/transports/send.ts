@@ -1,0 +1,75 @@
+/**
+ * The sending routes: `xhr_send` (a JSON array of strings in the body) and
+ * `jsonp_send` (the same in a form field `d`, or the raw body). Bodies are
+ * read up to `maxMessageSize` and parsed once; the messages go to the session.
+ */
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { parseMessages } from '../framing';
+import { noCache, readBody, sendText } from '../http';
+import type { Registry } from '../registry';
+
+export interface SendContext {
+  readonly registry: Registry;
+  readonly maxMessageSize: number;
+}
+
+/** How a sending transport finds the payload in a body and answers success. */
+interface SendFormat {
+  payload(body: string, req: IncomingMessage): string;
+  ok(res: ServerResponse): void;
+}
+
+const xhrSendFormat: SendFormat = {
+  payload: (body) => body,
+  ok(res) {
+    res.statusCode = 204;
+    res.setHeader('Content-Type', 'text/plain; charset=UTF-8');
+    res.end();
+  },
+};
+
+const jsonpSendFormat: SendFormat = {
+  payload(body, req) {
+    const type = req.headers['content-type'] ?? '';
+    if (!/^application\/x-www-form-urlencoded\b/i.test(type)) return body;
+    return new URLSearchParams(body).get('d') ?? '';
+  },
+  ok(res) {
+    sendText(res, 200, 'ok');
+  },
+};
+
+function sender(format: SendFormat, context: SendContext) {
+  return async function sendRoute(req: IncomingMessage, res: ServerResponse, sessionId: string): Promise<void> {
+    noCache(res);
+    const session = context.registry.find(sessionId);
+    if (!session || session.state !== 'open') {
+      sendText(res, 404, 'Not found.');
+      return;
+    }
+    const body = await readBody(req, context.maxMessageSize);
+    if (body === 'aborted') return;
+    if (body === 'too-large') {
+      res.setHeader('Connection', 'close');
+      sendText(res, 413, 'Payload too large.');
+      return;
+    }
+    const payload = format.payload(body, req);
+    if (payload === '') {
+      sendText(res, 500, 'Payload expected.');
+      return;
+    }
+    const messages = parseMessages(payload);
+    if (messages === null) {
+      sendText(res, 500, 'Broken JSON encoding.');
+      return;
+    }
+    session.deliver(messages);
+    format.ok(res);
+  };
+}
+
+/** `POST <session>/xhr_send`: answers `204`. */
+export const xhrSend = (context: SendContext) => sender(xhrSendFormat, context);
+/** `POST <session>/jsonp_send`: answers `200 ok` (some browsers mishandle 204). */
+export const jsonpSend = (context: SendContext) => sender(jsonpSendFormat, context);

@@ -1,0 +1,122 @@
+/**
+ * websocket: `GET <session>/websocket` upgraded to a websocket that carries
+ * SockJS frames both ways; and the raw websocket at `<prefix>/websocket`,
+ * which carries messages as they are. `ws` does all websocket framing.
+ */
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { Duplex } from 'node:stream';
+import type { WebSocket, RawData } from 'ws';
+import createDebug from 'debug';
+import { parseMessages } from '../framing';
+import { sendText } from '../http';
+import type { Receiver, SessionTransport } from '../receiver';
+import type { Session } from '../session';
+
+const debug = createDebug('sockjs:websocket');
+
+/** Close codes `ws` lets a server send. */
+function isSendableCode(code: number): boolean {
+  return code === 1000 || (code >= 1001 && code <= 1014 && code !== 1004 && code !== 1005 && code !== 1006) || (code >= 3000 && code <= 4999);
+}
+
+/** A websocket as a session's receiver. */
+export class WebsocketReceiver implements Receiver {
+  readonly transport: SessionTransport;
+  readonly raw: boolean;
+  readonly #ws: WebSocket;
+  readonly #socket: Duplex;
+  readonly #writeTimeout: number;
+  #stalled: NodeJS.Timeout | undefined;
+
+  constructor(ws: WebSocket, socket: Duplex, raw: boolean, writeTimeout: number) {
+    this.#ws = ws;
+    this.#socket = socket;
+    this.raw = raw;
+    this.transport = raw ? 'raw-websocket' : 'websocket';
+    this.#writeTimeout = writeTimeout;
+  }
+
+  write(frame: string): boolean {
+    if (this.raw) return true;
+    return this.#send(frame);
+  }
+
+  writeRaw(message: string): void {
+    this.#send(message);
+  }
+
+  end(code: number, reason: string): void {
+    this.#clearStall();
+    if (this.raw && isSendableCode(code)) this.#ws.close(code, reason);
+    else this.#ws.close(1000);
+  }
+
+  /** Wires the websocket's events to `session`; every listener goes with the websocket. */
+  bind(session: Session): void {
+    const ws = this.#ws;
+    ws.on('message', (data: RawData, isBinary: boolean) => {
+      if (isBinary) {
+        session.end(1003, 'Binary messages are not supported.');
+        ws.close(1003, 'Binary messages are not supported.');
+        return;
+      }
+      const text = rawText(data);
+      if (this.raw) {
+        session.deliver([text]);
+        return;
+      }
+      if (text === '') return;
+      const messages = parseMessages(text);
+      if (messages === null) {
+        session.end(1002, 'Broken JSON encoding.');
+        ws.close(1002, 'Broken JSON encoding.');
+        return;
+      }
+      session.deliver(messages);
+    });
+    ws.on('error', (error: Error) => debug('websocket error: %s', error.message));
+    ws.on('close', (code: number, reason: Buffer) => {
+      this.#clearStall();
+      session.end(code, reason.toString());
+    });
+  }
+
+  #send(data: string): boolean {
+    const ws = this.#ws;
+    if (ws.readyState !== ws.OPEN) return false;
+    ws.send(data);
+    if (this.#writeTimeout > 0 && this.#stalled === undefined && this.#socket.writableNeedDrain) {
+      this.#stalled = setTimeout(() => {
+        debug('write timed out after %d ms', this.#writeTimeout);
+        ws.terminate();
+      }, this.#writeTimeout);
+      this.#socket.once('drain', () => this.#clearStall());
+    }
+    return true;
+  }
+
+  #clearStall(): void {
+    if (this.#stalled !== undefined) {
+      clearTimeout(this.#stalled);
+      this.#stalled = undefined;
+    }
+  }
+}
+
+function rawText(data: RawData): string {
+  if (Buffer.isBuffer(data)) return data.toString('utf8');
+  if (Array.isArray(data)) return Buffer.concat(data).toString('utf8');
+  return Buffer.from(data).toString('utf8');
+}
+
+/**
+ * A websocket path reached as a plain HTTP request (no upgrade happened):
+ * answers the protocol's `400`s.
+ */
+export function refusePlainRequest(req: IncomingMessage, res: ServerResponse): void {
+  if ((req.headers.upgrade ?? '').toLowerCase() !== 'websocket') {
+    sendText(res, 400, 'Can "Upgrade" only to "WebSocket".');
+    return;
+  }
+  sendText(res, 400, '"Connection" must be "Upgrade".');
+}

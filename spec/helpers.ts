@@ -1,0 +1,127 @@
+/**
+ * Test helpers: real servers on 127.0.0.1 port 0, and a reader for streaming
+ * responses that yields what arrives, chunk by chunk.
+ */
+import express from 'express';
+import http, { type IncomingMessage, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { sockjs, type Options, type SockJSHandler } from '../lib';
+
+export interface Running {
+  /** `http://127.0.0.1:<port>` */
+  readonly base: string;
+  readonly port: number;
+  readonly server: Server;
+  readonly app: express.Express;
+  /** Closes the handlers, then the server (dropping idle keep-alive sockets). */
+  close(): Promise<void>;
+}
+
+/** Mounts each handler at its prefix on a fresh Express app listening on 127.0.0.1:0. */
+export async function listen(handlers: Record<string, SockJSHandler>, app = express()): Promise<Running> {
+  for (const [prefix, handler] of Object.entries(handlers)) app.use(prefix, handler);
+  const server = http.createServer(app);
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  for (const handler of Object.values(handlers)) handler.attach(server);
+  const port = (server.address() as AddressInfo).port;
+  return {
+    base: `http://127.0.0.1:${port}`,
+    port,
+    server,
+    app,
+    async close() {
+      await Promise.all(Object.values(handlers).map((handler) => handler.close()));
+      server.closeAllConnections();
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+    },
+  };
+}
+
+/** An echo handler: every message comes back. */
+export function echo(options: Options = {}): SockJSHandler {
+  return sockjs(options, (session) => session.on('data', (message) => session.send(message)));
+}
+
+/** A streaming response read chunk by chunk. */
+export interface Stream {
+  readonly res: IncomingMessage;
+  /** The next chunk of body as it arrived (a frame per chunk), or `null` at the end. */
+  next(timeoutMs?: number): Promise<string | null>;
+  /** Reads until `predicate` holds for the text read so far (not counting earlier reads). */
+  until(predicate: (text: string) => boolean, timeoutMs?: number): Promise<string>;
+  /** Aborts the request (the client goes away). */
+  abort(): void;
+}
+
+/** Opens a request and returns its response as a {@link Stream}. */
+export function stream(
+  url: string,
+  options: { method?: string; headers?: Record<string, string>; body?: string } = {},
+): Promise<Stream> {
+  return new Promise((resolve, reject) => {
+    const req = http.request(url, { method: options.method ?? 'POST', headers: options.headers, agent: false });
+    req.on('error', reject);
+    req.on('response', (res) => {
+      res.setEncoding('utf8');
+      const chunks: string[] = [];
+      let ended = false;
+      let wake: (() => void) | undefined;
+      res.on('data', (chunk: string) => {
+        chunks.push(chunk);
+        wake?.();
+      });
+      const finish = (): void => {
+        ended = true;
+        wake?.();
+      };
+      res.on('end', finish);
+      res.on('close', finish);
+      res.on('error', finish);
+      const waitForData = (timeoutMs: number): Promise<void> =>
+        new Promise((done, fail) => {
+          if (chunks.length > 0 || ended) return done();
+          const timer = setTimeout(() => {
+            wake = undefined;
+            fail(new Error(`no data within ${timeoutMs} ms`));
+          }, timeoutMs);
+          wake = () => {
+            clearTimeout(timer);
+            wake = undefined;
+            done();
+          };
+        });
+      const next = async (timeoutMs = 2000): Promise<string | null> => {
+        await waitForData(timeoutMs);
+        const chunk = chunks.shift();
+        return chunk === undefined ? null : chunk;
+      };
+      resolve({
+        res,
+        next,
+        async until(predicate, timeoutMs = 2000) {
+          let text = '';
+          const deadline = Date.now() + timeoutMs;
+          while (!predicate(text)) {
+            const chunk = await next(Math.max(1, deadline - Date.now()));
+            if (chunk === null) throw new Error(`stream ended before the condition held; got ${JSON.stringify(text)}`);
+            text += chunk;
+          }
+          return text;
+        },
+        abort() {
+          req.destroy();
+        },
+      });
+    });
+    if (options.body !== undefined) req.write(options.body);
+    req.end();
+  });
+}
+
+/** Waits `ms` milliseconds. */
+export const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
+
+/** A fresh random session path `/<server>/<session>`. */
+export function sessionPath(): string {
+  return `/000/${Math.random().toString(36).slice(2)}${Date.now().toString(36)}`;
+}
