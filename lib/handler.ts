@@ -138,11 +138,7 @@ export function sockjs(options?: Options | SessionHandler, onSession?: SessionHa
     });
   }
 
-  app.use((req: Request, res: Response, next: NextFunction) => {
-    if (closed) {
-      sendText(res, 503, 'Server shutting down.');
-      return;
-    }
+  app.use((req: Request, _res: Response, next: NextFunction) => {
     mounts.learn(req);
     if (!detachUpgrades) {
       const server = (req.socket as Duplex & { server?: unknown }).server;
@@ -150,7 +146,7 @@ export function sockjs(options?: Options | SessionHandler, onSession?: SessionHa
     }
     next();
   });
-  app.use(buildRouter(opts, registry));
+  app.use(buildRouter(opts, registry, () => closed));
 
   const handler = Object.assign(app, {
     attach(server: Server) {
@@ -192,51 +188,52 @@ function waitForWebsockets(websockets: Set<WebSocket>): Promise<void> {
 }
 
 /** The Router: one route per entry of the transport table, plus greeting, info and iframe. */
-function buildRouter(opts: ResolvedOptions, registry: Registry): express.Router {
+function buildRouter(opts: ResolvedOptions, registry: Registry, isClosed: () => boolean): express.Router {
   const router = express.Router({ caseSensitive: true, strict: true });
+  /** Every route starts here: a closed handler answers 503 to its own paths only. */
+  const route = (path: string | RegExp) =>
+    router.route(path).all((_req, res, next) => (isClosed() ? sendText(res, 503, 'Server shutting down.') : next()));
   const jsessionid = opts.jsessionid;
   const cookies = cookieParser();
   const sessionMiddleware: RequestHandler[] = jsessionid
     ? [cookies, (req, res, next) => (jsessionid(req, res), next())]
     : [];
 
-  router.route(/^\/$/).get(greeting).all(methodNotAllowed('GET'));
+  route(/^\/$/).get(greeting).all(methodNotAllowed('GET'));
 
   const infoCors = corsFor('OPTIONS, GET', opts);
-  router
-    .route('/info')
+  route('/info')
     .get(infoCors, info(opts.transports.has('websocket'), jsessionid !== false))
     .options(preflight(infoCors))
     .all(methodNotAllowed('OPTIONS, GET'));
 
-  router.route(IFRAME_PATH).get(iframe(opts.sockjsUrl)).all(methodNotAllowed('GET'));
+  route(IFRAME_PATH).get(iframe(opts.sockjsUrl)).all(methodNotAllowed('GET'));
 
   const receiveContext = { registry, responseLimit: opts.responseLimit };
   const sendContext = { registry, maxMessageSize: opts.maxMessageSize };
-  for (const route of SESSION_ROUTES) {
-    if (!routeEnabled(route, opts.transports)) continue;
-    const action = route.action;
+  for (const entry of SESSION_ROUTES) {
+    if (!routeEnabled(entry, opts.transports)) continue;
+    const action = entry.action;
     const serve =
       action.kind === 'receive'
         ? receive(action.format, action.callback, receiveContext)
         : action.kind === 'send'
           ? (action.sender === 'xhr' ? xhrSend : jsonpSend)(sendContext)
           : undefined;
-    const layer = router.route(sessionRoutePath(route.name));
-    const allow = route.preflight ? `OPTIONS, ${route.method}` : route.method;
-    const corsMiddleware = route.preflight ? [corsFor(allow, opts)] : [];
+    const layer = route(sessionRoutePath(entry.name));
+    const allow = entry.preflight ? `OPTIONS, ${entry.method}` : entry.method;
+    const corsMiddleware = entry.preflight ? [corsFor(allow, opts)] : [];
     const handle: RequestHandler = serve
       ? (req, res) => serve(req, res, sessionIdOf(req))
       : (req, res) => refusePlainRequest(req, res);
-    const method = route.method === 'GET' ? layer.get.bind(layer) : layer.post.bind(layer);
+    const method = entry.method === 'GET' ? layer.get.bind(layer) : layer.post.bind(layer);
     method(...corsMiddleware, ...sessionMiddleware, handle);
-    if (route.preflight) layer.options(preflight(corsMiddleware[0]));
+    if (entry.preflight) layer.options(preflight(corsMiddleware[0]));
     layer.all(methodNotAllowed(allow));
   }
 
   if (opts.rawWebsocket) {
-    router
-      .route('/websocket')
+    route('/websocket')
       .get((req, res) => refusePlainRequest(req, res))
       .all(methodNotAllowed('GET'));
   }

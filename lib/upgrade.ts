@@ -33,6 +33,8 @@ export function websocketPath(rest: string): WebsocketPath | undefined {
 
 /** Writes a plain HTTP answer on a socket that was never handed to `http`, then closes it. */
 export function abortUpgrade(socket: Duplex, status: number, body = '', headers: Record<string, string> = {}): void {
+  // Nobody else listens on this socket now; a reset must not become an uncaught error.
+  socket.on('error', (error) => debug('socket error after refusing an upgrade: %s', error.message));
   if (socket.writable) {
     const lines = [`HTTP/1.1 ${status} ${STATUS_CODES[status] ?? ''}`, 'Connection: close'];
     for (const [name, value] of Object.entries(headers)) lines.push(`${name}: ${value}`);
