@@ -2,7 +2,8 @@
  * CORS for the XHR transports and `/info`, through the `cors` middleware.
  * The protocol wants the request's origin reflected with credentials (the
  * literal `null` for `null`), and `*` without credentials when there is no
- * `Origin`. `origin` fixes the value; `checkOrigin` can withhold the headers.
+ * `Origin`. `origin` fixes the value; `checkOrigin`, when given, decides per
+ * request instead: reflect as above, or send no CORS headers.
  */
 import type { IncomingMessage } from 'node:http';
 import cors, { type CorsOptions } from 'cors';
@@ -13,11 +14,15 @@ import type { ResolvedOptions } from './options';
 export function corsFor(methods: string, options: Pick<ResolvedOptions, 'origin' | 'checkOrigin'>) {
   const base: CorsOptions = { methods, maxAge: PREFLIGHT_MAX_AGE };
   return cors((req: IncomingMessage, callback: (error: Error | null, options?: CorsOptions) => void) => {
-    if (options.checkOrigin && !options.checkOrigin(req)) {
-      callback(null, { origin: false });
-      return;
+    let origin = req.headers.origin;
+    if (options.checkOrigin) {
+      if (!options.checkOrigin(req)) {
+        callback(null, { origin: false });
+        return;
+      }
+    } else if (options.origin) {
+      origin = options.origin;
     }
-    const origin = options.origin || req.headers.origin;
     if (!origin) {
       callback(null, { ...base, origin: '*', credentials: false });
       return;
