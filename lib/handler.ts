@@ -22,7 +22,7 @@ import { info } from './routes/info';
 import type { Session } from './session';
 import { receive } from './transports/receive';
 import { jsonpSend, xhrSend } from './transports/send';
-import { SESSION_ROUTES, sessionRoutePath, type SessionRoute } from './transports/table';
+import { SESSION_ROUTES, sessionIdOf, sessionRoutePath, type SessionRoute } from './transports/table';
 import { WebsocketReceiver, refusePlainRequest } from './transports/websocket';
 import { abortUpgrade, listenForUpgrades, type WebsocketPath } from './upgrade';
 
@@ -224,7 +224,7 @@ function buildRouter(opts: ResolvedOptions, registry: Registry, isClosed: () => 
     const allow = entry.preflight ? `OPTIONS, ${entry.method}` : entry.method;
     const corsMiddleware = entry.preflight ? [corsFor(allow, opts)] : [];
     const handle: RequestHandler = serve
-      ? (req, res) => serve(req, res, sessionIdOf(req))
+      ? (req, res) => serve(req, res, sessionIdOf(req.path))
       : (req, res) => refusePlainRequest(req, res);
     const method = entry.method === 'GET' ? layer.get.bind(layer) : layer.post.bind(layer);
     method(...corsMiddleware, ...sessionMiddleware, handle);
@@ -238,12 +238,6 @@ function buildRouter(opts: ResolvedOptions, registry: Registry, isClosed: () => 
       .all(methodNotAllowed('GET'));
   }
   return router;
-}
-
-/** The URL's session id, captured by the route's path. */
-function sessionIdOf(req: Request): string {
-  const params = req.params as unknown as Record<string, string>;
-  return params[0];
 }
 
 function methodNotAllowed(allow: string): RequestHandler {

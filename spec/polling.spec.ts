@@ -115,6 +115,14 @@ describe('#xhr', () => {
     expect((await xhr(`${url}/999/${id}`)).text).toBe('a["a"]\n');
   });
 
+  it('takes ids as sent, without percent-decoding them (a malformed escape is just an id)', async () => {
+    const { url } = await serve();
+    const session = `${url}/a/%ZZ${Date.now()}`;
+    expect((await xhr(session)).text).toBe('o\n');
+    expect((await xhrSend(session, '["a"]')).status).toBe(204);
+    expect((await xhr(session)).text).toBe('a["a"]\n');
+  });
+
   it('delivers messages sent while no poll waits to the next poll, in order, in one frame', async () => {
     const { session, handler } = await serve({}, () => undefined);
     const opened = nextSession(handler);

@@ -83,7 +83,16 @@ export const SESSION_ROUTES: readonly SessionRoute[] = [
   },
 ];
 
-/** The path of a session route: both ids non-empty and free of dots. */
+/**
+ * The path of a session route: both ids non-empty and free of dots. Nothing
+ * is captured, so the router never percent-decodes (and never chokes on) an id.
+ */
 export function sessionRoutePath(name: string): RegExp {
-  return new RegExp(`^/[^/.]+/([^/.]+)/${name}$`);
+  return new RegExp(`^/[^/.]+/[^/.]+/${name}$`);
+}
+
+/** The session id of a path that {@link sessionRoutePath} matched, as sent. */
+export function sessionIdOf(path: string): string {
+  const start = path.indexOf('/', 1) + 1;
+  return path.slice(start, path.indexOf('/', start));
 }
