@@ -140,7 +140,7 @@ export function sockjs(options?: Options | SessionHandler, onSession?: SessionHa
 
   app.use((req: Request, _res: Response, next: NextFunction) => {
     mounts.learn(req);
-    if (!detachUpgrades) {
+    if (!detachUpgrades && !closed) {
       const server = (req.socket as Duplex & { server?: unknown }).server;
       if (server instanceof NetServer) attach(server as Server);
     }

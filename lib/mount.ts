@@ -27,11 +27,16 @@ function trimSlash(path: string): string {
   return path.endsWith('/') ? path.slice(0, -1) : path;
 }
 
-/** The literal mount paths of an Express sub-app, walking up its parents. */
+/**
+ * The literal mount paths of an Express sub-app, walking up its parents.
+ * Express gives every app a `mountpath` of `'/'`; only one with a `parent`
+ * was really mounted by `app.use`.
+ */
 function expressPaths(app: MountedApp): string[] {
+  if (!app.parent) return [];
   const own = typeof app.mountpath === 'string' ? [app.mountpath] : Array.isArray(app.mountpath) ? app.mountpath : [];
   const literal = own.filter((path): path is string => typeof path === 'string' && !PATTERN.test(path));
-  const parents = app.parent?.parent ? expressPaths(app.parent) : [''];
+  const parents = app.parent.parent ? expressPaths(app.parent) : [''];
   return parents.flatMap((parent) => literal.map((path) => trimSlash(parent + trimSlash(path))));
 }
 

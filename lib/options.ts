@@ -183,7 +183,7 @@ function jsessionid(value: unknown): false | JsessionidFunction {
 }
 
 function sockjsUrl(value: unknown): string {
-  if (typeof value !== 'string' || !/^(https?:\/\/|\/)[^"<>\s]*$/i.test(value)) {
+  if (typeof value !== 'string' || !/^(https?:\/\/|\/)[^"'<>\s]*$/i.test(value)) {
     fail('sockjsUrl', 'an http(s) URL or a path starting with "/" (no quotes, angle brackets or spaces)', value);
   }
   return value;

@@ -1,0 +1,225 @@
+/**
+ * Unit specs for lib/options.ts and the option checks of `sockjs()`: the
+ * defaults, and a TypeError naming the option for every bad value.
+ */
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { sockjs, type SessionHandler } from '../lib';
+import { InvalidOptionError } from '../lib/errors';
+import { DEFAULTS, TRANSPORT_NAMES, resolveOptions, setJsessionidCookie, type Options } from '../lib/options';
+
+/** Calls `resolveOptions` with a value the type system would refuse. */
+function resolveUnchecked(options: unknown) {
+  return resolveOptions(options as Options);
+}
+
+/** The error `fn` throws (fails the test when it throws nothing). */
+function thrownBy(fn: () => unknown): unknown {
+  try {
+    fn();
+  } catch (error) {
+    return error;
+  }
+  throw new Error('expected a throw, got none');
+}
+
+describe('options', () => {
+  describe('#resolveOptions', () => {
+    it('applies the documented defaults when given nothing', () => {
+      const resolved = resolveOptions();
+      expect(resolved).toEqual({
+        websocket: true,
+        rawWebsocket: false,
+        jsessionid: false,
+        sockjsUrl: 'https://cdn.jsdelivr.net/npm/sockjs-client@1/dist/sockjs.min.js',
+        heartbeatDelay: 25_000,
+        disconnectDelay: 5_000,
+        responseLimit: 131_072,
+        maxMessageSize: 1_048_576,
+        websocketOptions: {},
+        websocketWriteTimeout: 0,
+        origin: '',
+        checkOrigin: undefined,
+        transports: new Set(TRANSPORT_NAMES),
+      });
+    });
+
+    it('resolves to the DEFAULTS literal, field by field', () => {
+      const resolved = resolveOptions({});
+      const { transports, jsessionid, ...rest } = DEFAULTS;
+      expect(resolved).toMatchObject(rest);
+      expect(resolved.jsessionid).toBe(jsessionid);
+      expect([...resolved.transports]).toEqual([...transports]);
+    });
+
+    it('lists every transport sockjs-client knows, websocket first', () => {
+      expect(TRANSPORT_NAMES).toEqual([
+        'websocket',
+        'xhr-streaming',
+        'xhr-polling',
+        'eventsource',
+        'htmlfile',
+        'jsonp-polling',
+      ]);
+    });
+
+    it('keeps the values it is given', () => {
+      const checkOrigin = (): boolean => true;
+      const resolved = resolveOptions({
+        heartbeatDelay: 10,
+        disconnectDelay: 20,
+        responseLimit: 4096,
+        maxMessageSize: 64,
+        websocketWriteTimeout: 5,
+        rawWebsocket: true,
+        sockjsUrl: '/sockjs.js',
+        origin: 'https://example.com',
+        checkOrigin,
+        websocketOptions: { perMessageDeflate: false },
+        transports: ['xhr-polling', 'websocket'],
+      });
+      expect(resolved).toMatchObject({
+        heartbeatDelay: 10,
+        disconnectDelay: 20,
+        responseLimit: 4096,
+        maxMessageSize: 64,
+        websocketWriteTimeout: 5,
+        rawWebsocket: true,
+        sockjsUrl: '/sockjs.js',
+        origin: 'https://example.com',
+        checkOrigin,
+        websocketOptions: { perMessageDeflate: false },
+      });
+      expect([...resolved.transports].sort()).toEqual(['websocket', 'xhr-polling']);
+    });
+
+    it('treats an option set to undefined as not given', () => {
+      expect(resolveOptions({ heartbeatDelay: undefined, sockjsUrl: undefined })).toMatchObject({
+        heartbeatDelay: DEFAULTS.heartbeatDelay,
+        sockjsUrl: DEFAULTS.sockjsUrl,
+      });
+    });
+
+    it('does not mutate the options object it is given', () => {
+      const options: Options = { transports: ['websocket', 'xhr-polling'], websocket: false };
+      const copy = structuredClone(options);
+      resolveOptions(options);
+      expect(options).toEqual(copy);
+    });
+
+    it('removes websocket from the transports when websocket is false', () => {
+      expect(resolveOptions({ websocket: false }).transports.has('websocket')).toBe(false);
+      expect(resolveOptions({ websocket: false }).transports.size).toBe(TRANSPORT_NAMES.length - 1);
+      const chosen = resolveOptions({ websocket: false, transports: ['websocket', 'xhr-polling'] });
+      expect([...chosen.transports]).toEqual(['xhr-polling']);
+    });
+
+    it('turns jsessionid: true into the cookie setter and keeps a function as given', () => {
+      expect(resolveOptions({ jsessionid: true }).jsessionid).toBe(setJsessionidCookie);
+      const custom = (_req: IncomingMessage, _res: ServerResponse): void => undefined;
+      expect(resolveOptions({ jsessionid: custom }).jsessionid).toBe(custom);
+      expect(resolveOptions({ jsessionid: false }).jsessionid).toBe(false);
+    });
+
+    it.each(['/sockjs.min.js', 'http://cdn.example/sockjs.js', 'HTTPS://CDN.EXAMPLE/s.js'])(
+      'accepts the sockjsUrl %s',
+      (url) => {
+        expect(resolveOptions({ sockjsUrl: url }).sockjsUrl).toBe(url);
+      },
+    );
+
+    it('accepts a websocketWriteTimeout of 0 (never time out)', () => {
+      expect(resolveOptions({ websocketWriteTimeout: 0 }).websocketWriteTimeout).toBe(0);
+    });
+
+    const invalid: Array<[string, string, unknown]> = [
+      ['websocket', 'is not a boolean', { websocket: 'yes' }],
+      ['rawWebsocket', 'is not a boolean', { rawWebsocket: 1 }],
+      ['jsessionid', 'is neither a boolean nor a function', { jsessionid: 'JSESSIONID' }],
+      ['heartbeatDelay', 'is zero', { heartbeatDelay: 0 }],
+      ['heartbeatDelay', 'is negative', { heartbeatDelay: -1 }],
+      ['heartbeatDelay', 'is not an integer', { heartbeatDelay: 1.5 }],
+      ['heartbeatDelay', 'is a numeric string', { heartbeatDelay: '1000' }],
+      ['heartbeatDelay', 'is NaN', { heartbeatDelay: NaN }],
+      ['heartbeatDelay', 'is past the largest timer', { heartbeatDelay: 2 ** 31 }],
+      ['disconnectDelay', 'is zero', { disconnectDelay: 0 }],
+      ['disconnectDelay', 'is negative', { disconnectDelay: -5000 }],
+      ['disconnectDelay', 'is Infinity', { disconnectDelay: Infinity }],
+      ['responseLimit', 'is zero', { responseLimit: 0 }],
+      ['responseLimit', 'is not an integer', { responseLimit: 10.5 }],
+      ['maxMessageSize', 'is zero', { maxMessageSize: 0 }],
+      ['maxMessageSize', 'is negative', { maxMessageSize: -1 }],
+      ['websocketWriteTimeout', 'is negative', { websocketWriteTimeout: -1 }],
+      ['websocketWriteTimeout', 'is not a number', { websocketWriteTimeout: '5s' }],
+      ['sockjsUrl', 'is not a string', { sockjsUrl: 42 }],
+      ['sockjsUrl', 'holds a double quote', { sockjsUrl: 'http://cdn.example/"onload="x' }],
+      ['sockjsUrl', 'holds a single quote', { sockjsUrl: "http://cdn.example/'onload='x" }],
+      ['sockjsUrl', 'holds an angle bracket', { sockjsUrl: 'http://cdn.example/<script>' }],
+      ['sockjsUrl', 'holds a space', { sockjsUrl: 'http://cdn.example/a b.js' }],
+      ['sockjsUrl', 'is a javascript: URL', { sockjsUrl: 'javascript:alert(1)' }],
+      ['sockjsUrl', 'is an ftp URL', { sockjsUrl: 'ftp://cdn.example/sockjs.js' }],
+      ['sockjsUrl', 'is a relative path', { sockjsUrl: 'sockjs.js' }],
+      ['origin', 'is not a string', { origin: 5 }],
+      ['origin', 'holds a line break', { origin: 'https://a.example\r\nX-Evil: 1' }],
+      ['checkOrigin', 'is not a function', { checkOrigin: true }],
+      ['transports', 'is not an array', { transports: 'websocket' }],
+      ['transports', 'names an unknown transport', { transports: ['websocket', 'long-polling'] }],
+      ['transports', 'holds a non-string', { transports: [1] }],
+      ['websocketOptions', 'is not an object', { websocketOptions: 'deflate' }],
+      ['websocketOptions', 'is null', { websocketOptions: null }],
+      ['websocketOptions', 'is an array', { websocketOptions: [] }],
+      ['websocketOptions', 'sets noServer', { websocketOptions: { noServer: false } }],
+      ['websocketOptions', 'sets maxPayload', { websocketOptions: { maxPayload: 10 } }],
+      ['websocketOptions', 'sets server', { websocketOptions: { server: {} } }],
+      ['websocketOptions', 'sets port', { websocketOptions: { port: 8080 } }],
+      ['websocketOptions', 'sets path', { websocketOptions: { path: '/ws' } }],
+      ['heartbeat', 'is an unknown option', { heartbeat: 1000 }],
+      ['prefix', 'is an unknown option (sockjs-node 0.3 style)', { prefix: '/echo' }],
+    ];
+
+    it.each(invalid)('refuses %s when it %s', (name, _why, options) => {
+      const error = thrownBy(() => resolveUnchecked(options));
+      expect(error).toBeInstanceOf(InvalidOptionError);
+      expect(error).toBeInstanceOf(TypeError);
+      expect(error).toMatchObject({ code: 'SOCKJS_ERR_INVALID_OPTION', name: 'InvalidOptionError' });
+      expect((error as Error).message).toContain(`"${name}"`);
+    });
+
+    it('names the owned ws option it refuses', () => {
+      expect(() => resolveUnchecked({ websocketOptions: { noServer: true } })).toThrow(/noServer/);
+      expect(() => resolveUnchecked({ websocketOptions: { maxPayload: 1 } })).toThrow(/maxPayload/);
+    });
+
+    it.each([null, 'fast', 7])('refuses options that are not an object (%p)', (options) => {
+      const error = thrownBy(() => resolveUnchecked(options));
+      expect(error).toBeInstanceOf(InvalidOptionError);
+      expect(error).toMatchObject({ code: 'SOCKJS_ERR_INVALID_OPTION' });
+    });
+  });
+
+  describe('#sockjs', () => {
+    it('refuses a session callback that is not a function', () => {
+      const callback = 'on connection' as unknown as SessionHandler;
+      expect(() => sockjs({}, callback)).toThrow(TypeError);
+      expect(() => sockjs({}, callback)).toThrow(/callback/);
+    });
+
+    it('refuses invalid options before building anything', () => {
+      const error = thrownBy(() => sockjs({ heartbeatDelay: -1 }));
+      expect(error).toBeInstanceOf(InvalidOptionError);
+      expect((error as Error).message).toContain('"heartbeatDelay"');
+    });
+
+    it('takes the session callback as its only argument and uses the defaults', () => {
+      const callback: SessionHandler = () => undefined;
+      const handler = sockjs(callback);
+      expect(handler.listeners('connection')).toEqual([callback]);
+      expect(handler.options.heartbeatDelay).toBe(DEFAULTS.heartbeatDelay);
+    });
+
+    it('exposes the resolved options on the handler', () => {
+      const handler = sockjs({ websocket: false, disconnectDelay: 100 });
+      expect(handler.options.disconnectDelay).toBe(100);
+      expect(handler.options.transports.has('websocket')).toBe(false);
+    });
+  });
+});

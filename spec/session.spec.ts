@@ -1,0 +1,357 @@
+/**
+ * Integration specs for the session API (events, state, send, close, recv,
+ * async iteration) and the handler API (sessions, broadcast, close), over
+ * websockets and xhr-polling against a real server.
+ */
+import http from 'node:http';
+import WebSocket from 'ws';
+import { Session, SessionNotOpenError, sockjs, type Options, type SockJSHandler } from '../lib';
+import { echo, listen, sessionPath, sleep, stream, type Running } from './helpers';
+
+interface Client {
+  readonly ws: WebSocket;
+  next(timeoutMs?: number): Promise<string>;
+  readonly closed: Promise<number>;
+}
+
+const running: Running[] = [];
+const clients: WebSocket[] = [];
+
+afterEach(async () => {
+  for (const ws of clients.splice(0)) ws.terminate();
+  await Promise.all(running.splice(0).map((server) => server.close()));
+});
+
+/** Starts `handler` at /echo and collects every session it opens. */
+async function start(handler: SockJSHandler): Promise<{ server: Running; sessions: Session[]; handler: SockJSHandler }> {
+  const sessions: Session[] = [];
+  handler.on('connection', (session) => sessions.push(session));
+  const server = await listen({ '/echo': handler });
+  running.push(server);
+  return { server, sessions, handler };
+}
+
+function connect(server: Running, path = `/echo${sessionPath()}/websocket`): Promise<Client> {
+  return new Promise((resolve, reject) => {
+    const ws = new WebSocket(`ws://127.0.0.1:${server.port}${path}`);
+    clients.push(ws);
+    const inbox: string[] = [];
+    let wake: (() => void) | undefined;
+    const closed = new Promise<number>((done) => ws.once('close', (code) => done(code)));
+    ws.on('message', (data) => {
+      inbox.push(data.toString());
+      wake?.();
+    });
+    ws.once('error', reject);
+    ws.once('open', () => {
+      ws.on('error', () => undefined);
+      resolve({ ws, closed, next });
+    });
+    async function next(timeoutMs = 2000): Promise<string> {
+      const deadline = Date.now() + timeoutMs;
+      while (inbox.length === 0) {
+        if (Date.now() > deadline) throw new Error(`no message within ${timeoutMs} ms`);
+        await new Promise<void>((done) => {
+          wake = done;
+          setTimeout(done, 20);
+        });
+      }
+      return inbox.shift() as string;
+    }
+  });
+}
+
+/** A POST with no keep-alive; resolves with status and body. */
+function post(url: string, body?: string): Promise<{ status: number; body: string }> {
+  return new Promise((resolve, reject) => {
+    const req = http.request(url, { method: 'POST', agent: false });
+    req.on('error', reject);
+    req.on('response', (res) => {
+      let text = '';
+      res.setEncoding('utf8');
+      res.on('data', (chunk: string) => (text += chunk));
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, body: text }));
+    });
+    req.end(body);
+  });
+}
+
+/** Waits until `predicate` holds, checking every few milliseconds. */
+async function waitFor(predicate: () => boolean, timeoutMs = 2000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!predicate()) {
+    if (Date.now() > deadline) throw new Error('condition did not hold in time');
+    await sleep(5);
+  }
+}
+
+/** Records every 'close' event of `session`. */
+function closesOf(session: Session): Array<[number, string]> {
+  const closes: Array<[number, string]> = [];
+  session.on('close', (code, reason) => closes.push([code, reason]));
+  return closes;
+}
+
+/** Opens a websocket session on an echo server and returns both ends. */
+async function openSession(options: Options = {}) {
+  const { server, sessions } = await start(echo(options));
+  const client = await connect(server);
+  expect(await client.next()).toBe('o');
+  return { server, client, session: sessions[0] };
+}
+
+describe('session', () => {
+  describe("'connection'", () => {
+    it('hands the new, open session to the callback and to every listener', async () => {
+      const seen: Array<[string, Session, string]> = [];
+      const handler = sockjs((session) => seen.push(['callback', session, session.state]));
+      handler.on('connection', (session) => seen.push(['listener', session, session.state]));
+      const { server } = await start(handler);
+      const client = await connect(server);
+      expect(await client.next()).toBe('o');
+      expect(seen.map(([who, , state]) => [who, state])).toEqual([
+        ['callback', 'open'],
+        ['listener', 'open'],
+      ]);
+      expect(seen[0][1]).toBeInstanceOf(Session);
+      expect(seen[0][1]).toBe(seen[1][1]);
+    });
+  });
+
+  describe('#state', () => {
+    it('goes from open to closing to closed when the application closes', async () => {
+      const { client, session } = await openSession();
+      expect(session.state).toBe('open');
+      expect(session.close()).toBe(true);
+      expect(session.state).toBe('closing');
+      expect(session.close()).toBe(false);
+      await client.closed;
+      await waitFor(() => session.state === 'closed');
+    });
+  });
+
+  describe("'close'", () => {
+    it('is emitted once, with the client code, when the client closes the websocket', async () => {
+      const { client, session } = await openSession();
+      const closes = closesOf(session);
+      client.ws.close(4000, 'client done');
+      await client.closed;
+      await waitFor(() => session.state === 'closed');
+      await sleep(20);
+      expect(closes).toEqual([[4000, 'client done']]);
+    });
+
+    it('is emitted once when the application closes the session', async () => {
+      const { client, session } = await openSession();
+      const closes = closesOf(session);
+      session.close(4001, 'server done');
+      await client.closed;
+      await waitFor(() => session.state === 'closed');
+      await sleep(20);
+      expect(closes).toEqual([[4001, 'server done']]);
+    });
+
+    it('is emitted once when the client sends broken JSON', async () => {
+      const { client, session } = await openSession();
+      const closes = closesOf(session);
+      client.ws.send('["a');
+      await client.closed;
+      await waitFor(() => session.state === 'closed');
+      await sleep(20);
+      expect(closes).toHaveLength(1);
+    });
+
+    it('is emitted once when an xhr-polling session times out', async () => {
+      const { server, sessions } = await start(echo({ disconnectDelay: 30 }));
+      expect((await post(`${server.base}/echo${sessionPath()}/xhr`)).body).toBe('o\n');
+      const closes = closesOf(sessions[0]);
+      await waitFor(() => sessions[0].state === 'closed');
+      await sleep(50);
+      expect(closes).toHaveLength(1);
+    });
+  });
+
+  describe('#send', () => {
+    it('returns true while open and false once closed', async () => {
+      const { client, session } = await openSession();
+      expect(session.send('a')).toBe(true);
+      expect(await client.next()).toBe('a["a"]');
+      session.close();
+      expect(session.send('b')).toBe(false);
+      await client.closed;
+      await waitFor(() => session.state === 'closed');
+      expect(session.send('c')).toBe(false);
+    });
+
+    it.each<[string, unknown]>([
+      ['a number', 42],
+      ['undefined', undefined],
+      ['an object', { text: 'hi' }],
+      ['a Buffer', Buffer.from('hi')],
+    ])('refuses %s with a TypeError', async (_what, value) => {
+      const { session } = await openSession();
+      expect(() => session.send(value as string)).toThrow(TypeError);
+    });
+
+    it('sends the messages of one tick as one frame', async () => {
+      const { client, session } = await openSession();
+      session.send('1');
+      session.send('2');
+      session.send('3');
+      expect(await client.next()).toBe('a["1","2","3"]');
+    });
+
+    it('delivers messages sent before close() ahead of the close frame', async () => {
+      const { client, session } = await openSession();
+      session.send('last words');
+      session.close(3000, 'Go away!');
+      expect(await client.next()).toBe('a["last words"]');
+      expect(await client.next()).toBe('c[3000,"Go away!"]');
+    });
+  });
+
+  describe('#close', () => {
+    it.each([999, 1001, 1002, 2999, 5000, 3000.5, NaN])('refuses code %p with a TypeError', async (code) => {
+      const { session } = await openSession();
+      expect(() => session.close(code, 'x')).toThrow(TypeError);
+      expect(session.state).toBe('open');
+    });
+
+    it('refuses a reason over 123 bytes with a TypeError', async () => {
+      const { session } = await openSession();
+      expect(() => session.close(3000, 'é'.repeat(62))).toThrow(TypeError);
+      expect(() => session.close(3000, 42 as unknown as string)).toThrow(TypeError);
+      expect(session.state).toBe('open');
+    });
+
+    it('accepts code 1000 and a reason of exactly 123 bytes', async () => {
+      const { client, session } = await openSession();
+      const reason = 'r'.repeat(123);
+      expect(session.close(1000, reason)).toBe(true);
+      expect(await client.next()).toBe(`c[1000,"${reason}"]`);
+    });
+  });
+
+  describe('#recv', () => {
+    it('resolves messages in order and buffers those that arrive between calls', async () => {
+      const { client, session } = await openSession();
+      const first = session.recv();
+      client.ws.send('["a","b"]');
+      expect(await first).toBe('a');
+      client.ws.send('["c"]');
+      expect(await client.next()).toBe('a["a","b"]');
+      expect(await client.next()).toBe('a["c"]');
+      expect(await session.recv()).toBe('b');
+      expect(await session.recv()).toBe('c');
+    });
+
+    it('rejects a waiting call and later calls with SessionNotOpenError after close', async () => {
+      const { client, session } = await openSession();
+      const waiting = session.recv();
+      client.ws.close();
+      await expect(waiting).rejects.toBeInstanceOf(SessionNotOpenError);
+      await expect(session.recv()).rejects.toMatchObject({ code: 'SOCKJS_ERR_SESSION_NOT_OPEN' });
+    });
+
+    it('hands out buffered messages before rejecting after close', async () => {
+      const { client, session } = await openSession();
+      const first = session.recv();
+      client.ws.send('["a"]');
+      expect(await first).toBe('a');
+      client.ws.send('["b","c"]');
+      expect(await client.next()).toBe('a["a"]');
+      expect(await client.next()).toBe('a["b","c"]');
+      client.ws.close();
+      await waitFor(() => session.state === 'closed');
+      expect(await session.recv()).toBe('b');
+      expect(await session.recv()).toBe('c');
+      await expect(session.recv()).rejects.toBeInstanceOf(SessionNotOpenError);
+    });
+  });
+
+  describe('[Symbol.asyncIterator]', () => {
+    it('yields every message and ends when the session closes', async () => {
+      let loop: Promise<string[]> | undefined;
+      const handler = sockjs((session) => {
+        loop = (async () => {
+          const got: string[] = [];
+          for await (const message of session) got.push(message);
+          return got;
+        })();
+      });
+      const { server } = await start(handler);
+      const client = await connect(server);
+      expect(await client.next()).toBe('o');
+      client.ws.send('["a","b"]');
+      client.ws.send('"c"');
+      client.ws.send('["d"]');
+      await sleep(30);
+      client.ws.close(1000);
+      await expect(loop).resolves.toEqual(['a', 'b', 'c', 'd']);
+    });
+  });
+});
+
+describe('handler', () => {
+  describe('#sessions', () => {
+    it('holds live sessions by id and forgets them when they end', async () => {
+      const { server, sessions, handler } = await start(echo({ disconnectDelay: 30 }));
+      const [a, b] = [await connect(server), await connect(server)];
+      expect(await a.next()).toBe('o');
+      expect(await b.next()).toBe('o');
+      const xhrPath = `/echo${sessionPath()}/xhr`;
+      expect((await post(server.base + xhrPath)).body).toBe('o\n');
+      const live = handler.sessions;
+      expect(live.size).toBe(3);
+      for (const session of sessions) expect(live.get(session.id)).toBe(session);
+      expect(new Set(sessions.map((session) => session.id)).size).toBe(3);
+      a.ws.close();
+      sessions[1].close();
+      await waitFor(() => live.size === 0);
+    });
+  });
+
+  describe('#broadcast', () => {
+    it('reaches every open websocket and xhr-polling session and returns the count', async () => {
+      const { server, sessions, handler } = await start(echo());
+      const ws = await connect(server);
+      expect(await ws.next()).toBe('o');
+      const polling = `${server.base}/echo${sessionPath()}`;
+      expect((await post(`${polling}/xhr`)).body).toBe('o\n');
+      const closing = `${server.base}/echo${sessionPath()}`;
+      expect((await post(`${closing}/xhr`)).body).toBe('o\n');
+      sessions[2].close();
+      expect(handler.broadcast('to all')).toBe(2);
+      expect(await ws.next()).toBe('a["to all"]');
+      expect(await post(`${polling}/xhr`)).toEqual({ status: 200, body: 'a["to all"]\n' });
+      expect(await post(`${closing}/xhr`)).toEqual({ status: 200, body: 'c[3000,"Go away!"]\n' });
+    });
+  });
+
+  describe('#close', () => {
+    it('shuts every session down, refuses later requests and removes its upgrade listener', async () => {
+      const { server, sessions, handler } = await start(echo());
+      const upgradeListenersBefore = server.server.listenerCount('upgrade') - 1;
+      const ws = await connect(server);
+      expect(await ws.next()).toBe('o');
+      const streaming = await stream(`${server.base}/echo${sessionPath()}/xhr_streaming`);
+      await streaming.until((text) => text.endsWith('o\n'));
+      expect(handler.sessions.size).toBe(2);
+      const closes = sessions.map(closesOf);
+
+      await expect(handler.close()).resolves.toBeUndefined();
+
+      expect(await ws.next()).toBe('c[1001,"Server shutting down"]');
+      await ws.closed;
+      expect(await streaming.until((text) => text.includes('\n'))).toBe('c[1001,"Server shutting down"]\n');
+      expect(await streaming.next()).toBeNull();
+      expect(closes).toEqual([[[1001, 'Server shutting down']], [[1001, 'Server shutting down']]]);
+      expect(sessions.map((session) => session.state)).toEqual(['closed', 'closed']);
+      expect(handler.sessions.size).toBe(0);
+      expect(server.server.listenerCount('upgrade')).toBe(upgradeListenersBefore);
+      const later = await post(`${server.base}/echo${sessionPath()}/xhr`);
+      expect(later).toEqual({ status: 503, body: 'Server shutting down.' });
+      await expect(connect(server)).rejects.toThrow(/503/);
+    });
+  });
+});
