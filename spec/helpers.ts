@@ -5,6 +5,7 @@
 import express from 'express';
 import http, { type IncomingMessage, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import WebSocket from 'ws';
 import { sockjs, type Options, type SockJSHandler } from '../lib';
 
 export interface Running {
@@ -124,4 +125,53 @@ export const sleep = (ms: number): Promise<void> => new Promise((resolve) => set
 /** A fresh random session path `/<server>/<session>`. */
 export function sessionPath(): string {
   return `/000/${Math.random().toString(36).slice(2)}${Date.now().toString(36)}`;
+}
+
+/** A websocket client that queues what it receives. */
+export interface WsClient {
+  readonly ws: WebSocket;
+  /** The next text message (binary ones read as `<binary>`), waiting up to `timeoutMs`. */
+  next(timeoutMs?: number): Promise<string>;
+  /** Resolves with the close code and reason once the websocket closed. */
+  readonly closed: Promise<{ code: number; reason: string }>;
+}
+
+const openClients = new Set<WebSocket>();
+
+/** Opens a websocket to `url`; rejects if the handshake fails. {@link terminateClients} ends it. */
+export function wsConnect(url: string): Promise<WsClient> {
+  return new Promise((resolve, reject) => {
+    const ws = new WebSocket(url);
+    openClients.add(ws);
+    const inbox: string[] = [];
+    let isClosed = false;
+    const closed = new Promise<{ code: number; reason: string }>((done) => {
+      ws.once('close', (code, reason) => {
+        isClosed = true;
+        openClients.delete(ws);
+        done({ code, reason: reason.toString() });
+      });
+    });
+    ws.on('message', (data, isBinary) => inbox.push(isBinary ? '<binary>' : data.toString()));
+    ws.once('error', reject);
+    ws.once('open', () => {
+      ws.on('error', () => undefined);
+      resolve({ ws, closed, next });
+    });
+    async function next(timeoutMs = 2000): Promise<string> {
+      const deadline = Date.now() + timeoutMs;
+      while (inbox.length === 0) {
+        if (isClosed) throw new Error('websocket closed before a message arrived');
+        if (Date.now() > deadline) throw new Error(`no message within ${timeoutMs} ms`);
+        await sleep(5);
+      }
+      return inbox.shift() as string;
+    }
+  });
+}
+
+/** Terminates every websocket {@link wsConnect} opened that is still open (for afterEach). */
+export function terminateClients(): void {
+  for (const ws of openClients) ws.terminate();
+  openClients.clear();
 }

@@ -4,21 +4,13 @@
  * websockets and xhr-polling against a real server.
  */
 import http from 'node:http';
-import WebSocket from 'ws';
 import { Session, SessionNotOpenError, sockjs, type Options, type SockJSHandler } from '../lib';
-import { echo, listen, sessionPath, sleep, stream, type Running } from './helpers';
-
-interface Client {
-  readonly ws: WebSocket;
-  next(timeoutMs?: number): Promise<string>;
-  readonly closed: Promise<number>;
-}
+import { echo, listen, sessionPath, sleep, stream, terminateClients, wsConnect, type Running, type WsClient } from './helpers';
 
 const running: Running[] = [];
-const clients: WebSocket[] = [];
 
 afterEach(async () => {
-  for (const ws of clients.splice(0)) ws.terminate();
+  terminateClients();
   await Promise.all(running.splice(0).map((server) => server.close()));
 });
 
@@ -31,34 +23,9 @@ async function start(handler: SockJSHandler): Promise<{ server: Running; session
   return { server, sessions, handler };
 }
 
-function connect(server: Running, path = `/echo${sessionPath()}/websocket`): Promise<Client> {
-  return new Promise((resolve, reject) => {
-    const ws = new WebSocket(`ws://127.0.0.1:${server.port}${path}`);
-    clients.push(ws);
-    const inbox: string[] = [];
-    let wake: (() => void) | undefined;
-    const closed = new Promise<number>((done) => ws.once('close', (code) => done(code)));
-    ws.on('message', (data) => {
-      inbox.push(data.toString());
-      wake?.();
-    });
-    ws.once('error', reject);
-    ws.once('open', () => {
-      ws.on('error', () => undefined);
-      resolve({ ws, closed, next });
-    });
-    async function next(timeoutMs = 2000): Promise<string> {
-      const deadline = Date.now() + timeoutMs;
-      while (inbox.length === 0) {
-        if (Date.now() > deadline) throw new Error(`no message within ${timeoutMs} ms`);
-        await new Promise<void>((done) => {
-          wake = done;
-          setTimeout(done, 20);
-        });
-      }
-      return inbox.shift() as string;
-    }
-  });
+/** A websocket to `path` on `server` (a fresh echo session by default). */
+function connect(server: Running, path = `/echo${sessionPath()}/websocket`): Promise<WsClient> {
+  return wsConnect(`ws://127.0.0.1:${server.port}${path}`);
 }
 
 /** A POST with no keep-alive; resolves with status and body. */

@@ -9,17 +9,9 @@ import { randomBytes } from 'node:crypto';
 import http from 'node:http';
 import net from 'node:net';
 import type { Duplex } from 'node:stream';
-import WebSocket, { WebSocketServer } from 'ws';
+import { WebSocketServer } from 'ws';
 import { sockjs, type Options, type Session, type SockJSHandler } from '../lib';
-import { echo, listen, sessionPath, sleep, type Running } from './helpers';
-
-interface Client {
-  readonly ws: WebSocket;
-  /** The next text message, waiting up to `timeoutMs`. */
-  next(timeoutMs?: number): Promise<string>;
-  /** Resolves with the close code and reason once the websocket closed. */
-  readonly closed: Promise<{ code: number; reason: string }>;
-}
+import { echo, listen, sessionPath, sleep, terminateClients, wsConnect, type Running } from './helpers';
 
 interface RawAnswer {
   readonly status: number;
@@ -29,10 +21,9 @@ interface RawAnswer {
 
 const running: Running[] = [];
 const cleanups: Array<() => unknown> = [];
-const clients: WebSocket[] = [];
 
 afterEach(async () => {
-  for (const ws of clients.splice(0)) ws.terminate();
+  terminateClients();
   for (const cleanup of cleanups.splice(0)) await cleanup();
   await Promise.all(running.splice(0).map((server) => server.close()));
 });
@@ -46,36 +37,6 @@ async function start(handlers: Record<string, SockJSHandler>, app = express()): 
 /** An echo handler that also hands each session to `sessions`. */
 function recordingEcho(sessions: Session[], options: Options = {}): SockJSHandler {
   return echo(options).on('connection', (session) => sessions.push(session));
-}
-
-function connect(url: string): Promise<Client> {
-  return new Promise((resolve, reject) => {
-    const ws = new WebSocket(url);
-    clients.push(ws);
-    const inbox: string[] = [];
-    let isClosed = false;
-    const closed = new Promise<{ code: number; reason: string }>((done) => {
-      ws.once('close', (code, reason) => {
-        isClosed = true;
-        done({ code, reason: reason.toString() });
-      });
-    });
-    ws.on('message', (data, isBinary) => inbox.push(isBinary ? '<binary>' : data.toString()));
-    ws.once('error', reject);
-    ws.once('open', () => {
-      ws.on('error', () => undefined);
-      resolve({ ws, closed, next });
-    });
-    async function next(timeoutMs = 2000): Promise<string> {
-      const deadline = Date.now() + timeoutMs;
-      while (inbox.length === 0) {
-        if (isClosed) throw new Error('websocket closed before a message arrived');
-        if (Date.now() > deadline) throw new Error(`no message within ${timeoutMs} ms`);
-        await sleep(5);
-      }
-      return inbox.shift() as string;
-    }
-  });
 }
 
 /** Sends a raw HTTP request on a fresh socket; resolves when the server closes it. */
@@ -139,7 +100,7 @@ describe('websocket', () => {
   describe('framed websocket', () => {
     it('opens with o and echoes a message array', async () => {
       const server = await start({ '/echo': echo() });
-      const client = await connect(wsUrl(server, `/echo${sessionPath()}/websocket`));
+      const client = await wsConnect(wsUrl(server, `/echo${sessionPath()}/websocket`));
       expect(await client.next()).toBe('o');
       client.ws.send('["a"]');
       expect(await client.next()).toBe('a["a"]');
@@ -147,7 +108,7 @@ describe('websocket', () => {
 
     it('accepts a single JSON string as one message', async () => {
       const server = await start({ '/echo': echo() });
-      const client = await connect(wsUrl(server, `/echo${sessionPath()}/websocket`));
+      const client = await wsConnect(wsUrl(server, `/echo${sessionPath()}/websocket`));
       expect(await client.next()).toBe('o');
       client.ws.send('"b"');
       expect(await client.next()).toBe('a["b"]');
@@ -156,7 +117,7 @@ describe('websocket', () => {
     it('ignores an empty message and an empty array', async () => {
       const sessions: Session[] = [];
       const server = await start({ '/echo': recordingEcho(sessions) });
-      const client = await connect(wsUrl(server, `/echo${sessionPath()}/websocket`));
+      const client = await wsConnect(wsUrl(server, `/echo${sessionPath()}/websocket`));
       expect(await client.next()).toBe('o');
       const data: string[] = [];
       sessions[0].on('data', (message) => data.push(message));
@@ -170,7 +131,7 @@ describe('websocket', () => {
 
     it('escapes unsafe characters in the frames it writes', async () => {
       const server = await start({ '/echo': echo() });
-      const client = await connect(wsUrl(server, `/echo${sessionPath()}/websocket`));
+      const client = await wsConnect(wsUrl(server, `/echo${sessionPath()}/websocket`));
       expect(await client.next()).toBe('o');
       client.ws.send('["\\u2028\\ud800\\uffff"]');
       expect(await client.next()).toBe('a["\\u2028\\ud800\\uffff"]');
@@ -179,7 +140,7 @@ describe('websocket', () => {
     it('closes the connection and the session once when a message is broken JSON', async () => {
       const sessions: Session[] = [];
       const server = await start({ '/echo': recordingEcho(sessions) });
-      const client = await connect(wsUrl(server, `/echo${sessionPath()}/websocket`));
+      const client = await wsConnect(wsUrl(server, `/echo${sessionPath()}/websocket`));
       expect(await client.next()).toBe('o');
       const closes: Array<[number, string]> = [];
       sessions[0].on('close', (code, reason) => closes.push([code, reason]));
@@ -194,9 +155,9 @@ describe('websocket', () => {
       const sessions: Session[] = [];
       const server = await start({ '/echo': recordingEcho(sessions) });
       const url = wsUrl(server, `/echo${sessionPath()}/websocket`);
-      const first = await connect(url);
+      const first = await wsConnect(url);
       expect(await first.next()).toBe('o');
-      const second = await connect(url);
+      const second = await wsConnect(url);
       expect(await second.next()).toBe('o');
       first.ws.send('["a"]');
       second.ws.send('["b"]');
@@ -209,7 +170,7 @@ describe('websocket', () => {
 
     it('sends o, then c[3000,"Go away!"], then closes when the application closes at once', async () => {
       const server = await start({ '/close': sockjs((session) => session.close()) });
-      const client = await connect(wsUrl(server, `/close${sessionPath()}/websocket`));
+      const client = await wsConnect(wsUrl(server, `/close${sessionPath()}/websocket`));
       expect(await client.next()).toBe('o');
       expect(await client.next()).toBe('c[3000,"Go away!"]');
       await client.closed;
@@ -218,7 +179,7 @@ describe('websocket', () => {
 
     it('sends the close frame with the code and reason given to session.close()', async () => {
       const server = await start({ '/bye': sockjs((session) => session.close(4001, 'bye')) });
-      const client = await connect(wsUrl(server, `/bye${sessionPath()}/websocket`));
+      const client = await wsConnect(wsUrl(server, `/bye${sessionPath()}/websocket`));
       expect(await client.next()).toBe('o');
       expect(await client.next()).toBe('c[4001,"bye"]');
       await client.closed;
@@ -226,7 +187,7 @@ describe('websocket', () => {
 
     it('closes with 1009 when a message is over maxMessageSize', async () => {
       const server = await start({ '/echo': echo({ maxMessageSize: 64 }) });
-      const client = await connect(wsUrl(server, `/echo${sessionPath()}/websocket`));
+      const client = await wsConnect(wsUrl(server, `/echo${sessionPath()}/websocket`));
       expect(await client.next()).toBe('o');
       client.ws.send('["small"]');
       expect(await client.next()).toBe('a["small"]');
@@ -238,7 +199,7 @@ describe('websocket', () => {
       const sessions: Session[] = [];
       const server = await start({ '/echo': recordingEcho(sessions) });
       const path = `/echo${sessionPath()}/websocket`;
-      const client = await connect(wsUrl(server, path));
+      const client = await wsConnect(wsUrl(server, path));
       expect(await client.next()).toBe('o');
       const session = sessions[0];
       expect(session.transport).toBe('websocket');
@@ -252,7 +213,7 @@ describe('websocket', () => {
 
     it('works with websocketWriteTimeout set', async () => {
       const server = await start({ '/echo': echo({ websocketWriteTimeout: 1000 }) });
-      const client = await connect(wsUrl(server, `/echo${sessionPath()}/websocket`));
+      const client = await wsConnect(wsUrl(server, `/echo${sessionPath()}/websocket`));
       expect(await client.next()).toBe('o');
       client.ws.send('["still here"]');
       expect(await client.next()).toBe('a["still here"]');
@@ -263,7 +224,7 @@ describe('websocket', () => {
     it('echoes text unchanged, with no open frame, as a raw-websocket session', async () => {
       const sessions: Session[] = [];
       const server = await start({ '/echo': recordingEcho(sessions, { rawWebsocket: true }) });
-      const client = await connect(wsUrl(server, '/echo/websocket'));
+      const client = await wsConnect(wsUrl(server, '/echo/websocket'));
       client.ws.send('Hello world!\uffff');
       expect(await client.next()).toBe('Hello world!\uffff');
       client.ws.send('["not parsed"] 😀');
@@ -274,7 +235,7 @@ describe('websocket', () => {
 
     it('closes the websocket with the code and reason given to session.close()', async () => {
       const server = await start({ '/close': sockjs({ rawWebsocket: true }, (session) => session.close(3000, 'Go away!')) });
-      const client = await connect(wsUrl(server, '/close/websocket'));
+      const client = await wsConnect(wsUrl(server, '/close/websocket'));
       expect(await client.closed).toEqual({ code: 3000, reason: 'Go away!' });
       await expect(client.next(100)).rejects.toThrow(/closed/);
     });
@@ -356,9 +317,9 @@ describe('websocket', () => {
         handler.attach(server.server);
         if (order === 'after') server.server.on('upgrade', otherListener);
 
-        const theirs = await connect(wsUrl(server, '/other'));
+        const theirs = await wsConnect(wsUrl(server, '/other'));
         expect(await theirs.next()).toBe('from the other server');
-        const ours = await connect(wsUrl(server, `/echo${sessionPath()}/websocket`));
+        const ours = await wsConnect(wsUrl(server, `/echo${sessionPath()}/websocket`));
         expect(await ours.next()).toBe('o');
         ours.ws.send('["a"]');
         expect(await ours.next()).toBe('a["a"]');
@@ -384,13 +345,13 @@ describe('websocket', () => {
       const info = await plainRequest(`${server.base}/echo/info`, 'GET');
       expect(info.status).toBe(200);
       expect(server.server.listenerCount('upgrade')).toBe(1);
-      const client = await connect(wsUrl(server, `/echo${sessionPath()}/websocket`));
+      const client = await wsConnect(wsUrl(server, `/echo${sessionPath()}/websocket`));
       expect(await client.next()).toBe('o');
     });
 
     it('knows a deep Express mount path before any request', async () => {
       const server = await start({ '/deep/echo': echo() });
-      const client = await connect(wsUrl(server, '/deep/echo/000/x/websocket'));
+      const client = await wsConnect(wsUrl(server, '/deep/echo/000/x/websocket'));
       expect(await client.next()).toBe('o');
       client.ws.send('["deep"]');
       expect(await client.next()).toBe('a["deep"]');
@@ -407,7 +368,7 @@ describe('websocket', () => {
       const server = await start({}, app);
       cleanups.push(() => handler.close());
       expect((await plainRequest(`${server.base}/api/echo/info`, 'GET')).status).toBe(200);
-      const client = await connect(wsUrl(server, '/api/echo/000/x/websocket'));
+      const client = await wsConnect(wsUrl(server, '/api/echo/000/x/websocket'));
       expect(await client.next()).toBe('o');
       client.ws.send('["nested"]');
       expect(await client.next()).toBe('a["nested"]');
