@@ -10,27 +10,27 @@ import { sockjs, type SockJSHandler } from '../lib';
 
 /** Every endpoint of the test server, by prefix. */
 export function testEndpoints(): Record<string, SockJSHandler> {
-  const sockjsUrl = '/sockjs.min.js';
   const echo = (handler: SockJSHandler): SockJSHandler =>
     handler.on('connection', (session) => session.on('data', (message) => session.send(message)));
 
-  const broadcast = sockjs({ sockjsUrl }, (session) => {
+  const broadcast = sockjs({}, (session) => {
     session.on('data', (message) => broadcast.broadcast(message));
   });
 
   return {
-    '/echo': echo(sockjs({ sockjsUrl, responseLimit: 4096, rawWebsocket: true })),
-    '/disabled_websocket_echo': echo(sockjs({ sockjsUrl, websocket: false })),
-    '/cookie_needed_echo': echo(sockjs({ sockjsUrl, jsessionid: true })),
-    '/close': sockjs({ sockjsUrl, rawWebsocket: true }, (session) => session.close(3000, 'Go away!')),
-    '/ticker': sockjs({ sockjsUrl }, (session) => {
+    '/echo': echo(sockjs({ responseLimit: 4096, rawWebsocket: true })),
+    '/disabled_websocket_echo': echo(sockjs({ websocket: false })),
+    '/cookie_needed_echo': echo(sockjs({ jsessionid: true })),
+    '/close': sockjs({ rawWebsocket: true }, (session) => session.close(3000, 'Go away!')),
+    '/ticker': sockjs({}, (session) => {
       const tick = setInterval(() => session.send('tick!'), 1000);
       session.on('close', () => clearInterval(tick));
     }),
-    '/amplify': sockjs({ sockjsUrl }, (session) => {
+    '/amplify': sockjs({}, (session) => {
+      // "n" comes back as 2^n x's, for 0 < n < 19; anything else counts as 1.
       session.on('data', (message) => {
-        const n = Math.min(Math.max(Number.parseInt(message, 10) || 1, 1), 19);
-        session.send('x'.repeat(2 ** n));
+        const n = Math.floor(Number(message));
+        session.send('x'.repeat(2 ** (n > 0 && n < 19 ? n : 1)));
       });
     }),
     '/broadcast': broadcast,
