@@ -44,8 +44,10 @@ export interface SockJSHandler extends EventEmitter<HandlerEvents> {
   /**
    * Serves websocket upgrades for this handler's paths on `server`, leaving
    * every other upgrade alone. Called for you by the first HTTP request
-   * through the handler; call it yourself when raw websocket clients may
-   * connect before any HTTP request arrives. Returns the handler.
+   * through the handler on each server; call it yourself when raw websocket
+   * clients may connect before any HTTP request arrives. Calling it again for
+   * the same server does nothing; one handler may serve several servers
+   * (http and https). Returns the handler.
    */
   attach(server: Server): this;
   /**
@@ -102,7 +104,8 @@ export function sockjs(options?: Options | SessionHandler, onSession?: SessionHa
     maxPayload: opts.maxMessageSize,
   });
   const websockets = new Set<WebSocket>();
-  let detachUpgrades: (() => void) | undefined;
+  /** The servers this handler listens for upgrades on, with the function that stops it. */
+  const attached = new Map<Server, () => void>();
   let closed = false;
 
   app.disable('x-powered-by');
@@ -112,16 +115,12 @@ export function sockjs(options?: Options | SessionHandler, onSession?: SessionHa
 
   function attach(server: Server): void {
     if (closed) throw new Error('sockjs: cannot attach a closed handler');
-    if (detachUpgrades) return;
-    detachUpgrades = listenForUpgrades(server, {
-      match: (url) => mounts.match(url),
-      serve: serveUpgrade,
-    });
+    if (attached.has(server)) return;
+    attached.set(server, listenForUpgrades(server, { match: (url) => mounts.match(url), serve: serveUpgrade }));
     debug('listening for upgrades');
   }
 
   function serveUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer, path: WebsocketPath): void {
-    if (closed) return abortUpgrade(socket, 503, 'Server shutting down.');
     if (path.raw ? !opts.rawWebsocket : !opts.transports.has('websocket')) {
       return abortUpgrade(socket, 404, 'Not found.');
     }
@@ -130,6 +129,11 @@ export function sockjs(options?: Options | SessionHandler, onSession?: SessionHa
       return abortUpgrade(socket, 400, 'Can "Upgrade" only to "WebSocket".');
     }
     wss.handleUpgrade(req, socket, head, (ws) => {
+      if (closed) {
+        // The handshake finished after close(): no new session.
+        ws.close(SHUTDOWN.code, SHUTDOWN.reason);
+        return;
+      }
       websockets.add(ws);
       ws.once('close', () => websockets.delete(ws));
       const receiver = new WebsocketReceiver(ws, socket, path.raw, opts.websocketWriteTimeout);
@@ -140,10 +144,8 @@ export function sockjs(options?: Options | SessionHandler, onSession?: SessionHa
 
   app.use((req: Request, _res: Response, next: NextFunction) => {
     mounts.learn(req);
-    if (!detachUpgrades && !closed) {
-      const server = (req.socket as Duplex & { server?: unknown }).server;
-      if (server instanceof NetServer) attach(server as Server);
-    }
+    const server = (req.socket as Duplex & { server?: unknown }).server;
+    if (!closed && server instanceof NetServer && !attached.has(server as Server)) attach(server as Server);
     next();
   });
   app.use(buildRouter(opts, registry, () => closed));
@@ -156,8 +158,8 @@ export function sockjs(options?: Options | SessionHandler, onSession?: SessionHa
     close(): Promise<void> {
       if (closed) return Promise.resolve();
       closed = true;
-      detachUpgrades?.();
-      detachUpgrades = undefined;
+      for (const detach of attached.values()) detach();
+      attached.clear();
       registry.shutdown(SHUTDOWN.code, SHUTDOWN.reason);
       return waitForWebsockets(websockets);
     },

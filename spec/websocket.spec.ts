@@ -335,6 +335,25 @@ describe('websocket', () => {
       },
     );
 
+    it('adds one listener per server however often it is called, and serves several servers', async () => {
+      const handler = echo();
+      const first = await start({ '/echo': handler });
+      const second = http.createServer(first.app);
+      await new Promise<void>((resolve) => second.listen(0, '127.0.0.1', resolve));
+      cleanups.push(() => new Promise<void>((done) => second.close(() => done())));
+      const before = second.listenerCount('upgrade');
+      handler.attach(second).attach(second).attach(first.server);
+      expect(second.listenerCount('upgrade')).toBe(before + 1);
+      expect(first.server.listenerCount('upgrade')).toBe(1);
+
+      for (const port of [first.port, (second.address() as { port: number }).port]) {
+        const client = await wsConnect(`ws://127.0.0.1:${port}/echo${sessionPath()}/websocket`);
+        expect(await client.next()).toBe('o');
+      }
+      await handler.close();
+      expect(second.listenerCount('upgrade')).toBe(before);
+    });
+
     it('starts serving websockets after the first HTTP request when attach() was never called', async () => {
       const app = express();
       const handler = echo();
