@@ -11,7 +11,7 @@ import net from 'node:net';
 import type { Duplex } from 'node:stream';
 import { WebSocketServer } from 'ws';
 import { sockjs, type Options, type Session, type SockJSHandler } from '../lib';
-import { echo, listen, sessionPath, sleep, terminateClients, wsConnect, type Running } from './helpers';
+import { echo, listen, sessionPath, sleep, terminateClients, wsConnect, type Running, type WsClient } from './helpers';
 
 interface RawAnswer {
   readonly status: number;
@@ -37,6 +37,13 @@ async function start(handlers: Record<string, SockJSHandler>, app = express()): 
 /** An echo handler that also hands each session to `sessions`. */
 function recordingEcho(sessions: Session[], options: Options = {}): SockJSHandler {
   return echo(options).on('connection', (session) => sessions.push(session));
+}
+
+/** A framed websocket to a fresh session under /echo, past its open frame. */
+async function opened(server: Running): Promise<WsClient> {
+  const client = await wsConnect(wsUrl(server, `/echo${sessionPath()}/websocket`));
+  expect(await client.next()).toBe('o');
+  return client;
 }
 
 /** Sends a raw HTTP request on a fresh socket; resolves when the server closes it. */
@@ -100,16 +107,14 @@ describe('websocket', () => {
   describe('framed websocket', () => {
     it('opens with o and echoes a message array', async () => {
       const server = await start({ '/echo': echo() });
-      const client = await wsConnect(wsUrl(server, `/echo${sessionPath()}/websocket`));
-      expect(await client.next()).toBe('o');
+      const client = await opened(server);
       client.ws.send('["a"]');
       expect(await client.next()).toBe('a["a"]');
     });
 
     it('accepts a single JSON string as one message', async () => {
       const server = await start({ '/echo': echo() });
-      const client = await wsConnect(wsUrl(server, `/echo${sessionPath()}/websocket`));
-      expect(await client.next()).toBe('o');
+      const client = await opened(server);
       client.ws.send('"b"');
       expect(await client.next()).toBe('a["b"]');
     });
@@ -117,8 +122,7 @@ describe('websocket', () => {
     it('ignores an empty message and an empty array', async () => {
       const sessions: Session[] = [];
       const server = await start({ '/echo': recordingEcho(sessions) });
-      const client = await wsConnect(wsUrl(server, `/echo${sessionPath()}/websocket`));
-      expect(await client.next()).toBe('o');
+      const client = await opened(server);
       const data: string[] = [];
       sessions[0].on('data', (message) => data.push(message));
       client.ws.send('');
@@ -131,8 +135,7 @@ describe('websocket', () => {
 
     it('escapes unsafe characters in the frames it writes', async () => {
       const server = await start({ '/echo': echo() });
-      const client = await wsConnect(wsUrl(server, `/echo${sessionPath()}/websocket`));
-      expect(await client.next()).toBe('o');
+      const client = await opened(server);
       client.ws.send('["\\u2028\\ud800\\uffff"]');
       expect(await client.next()).toBe('a["\\u2028\\ud800\\uffff"]');
     });
@@ -140,8 +143,7 @@ describe('websocket', () => {
     it('closes the connection and the session once when a message is broken JSON', async () => {
       const sessions: Session[] = [];
       const server = await start({ '/echo': recordingEcho(sessions) });
-      const client = await wsConnect(wsUrl(server, `/echo${sessionPath()}/websocket`));
-      expect(await client.next()).toBe('o');
+      const client = await opened(server);
       const closes: Array<[number, string]> = [];
       sessions[0].on('close', (code, reason) => closes.push([code, reason]));
       client.ws.send('["a');
@@ -187,8 +189,7 @@ describe('websocket', () => {
 
     it('closes with 1009 when a message is over maxMessageSize', async () => {
       const server = await start({ '/echo': echo({ maxMessageSize: 64 }) });
-      const client = await wsConnect(wsUrl(server, `/echo${sessionPath()}/websocket`));
-      expect(await client.next()).toBe('o');
+      const client = await opened(server);
       client.ws.send('["small"]');
       expect(await client.next()).toBe('a["small"]');
       client.ws.send(`["${'x'.repeat(100)}"]`);
@@ -213,8 +214,7 @@ describe('websocket', () => {
 
     it('works with websocketWriteTimeout set', async () => {
       const server = await start({ '/echo': echo({ websocketWriteTimeout: 1000 }) });
-      const client = await wsConnect(wsUrl(server, `/echo${sessionPath()}/websocket`));
-      expect(await client.next()).toBe('o');
+      const client = await opened(server);
       client.ws.send('["still here"]');
       expect(await client.next()).toBe('a["still here"]');
     });
@@ -319,8 +319,7 @@ describe('websocket', () => {
 
         const theirs = await wsConnect(wsUrl(server, '/other'));
         expect(await theirs.next()).toBe('from the other server');
-        const ours = await wsConnect(wsUrl(server, `/echo${sessionPath()}/websocket`));
-        expect(await ours.next()).toBe('o');
+        const ours = await opened(server);
         ours.ws.send('["a"]');
         expect(await ours.next()).toBe('a["a"]');
       },
@@ -364,8 +363,7 @@ describe('websocket', () => {
       const info = await plainRequest(`${server.base}/echo/info`, 'GET');
       expect(info.status).toBe(200);
       expect(server.server.listenerCount('upgrade')).toBe(1);
-      const client = await wsConnect(wsUrl(server, `/echo${sessionPath()}/websocket`));
-      expect(await client.next()).toBe('o');
+      await opened(server);
     });
 
     it('knows a deep Express mount path before any request', async () => {
