@@ -1,0 +1,58 @@
+/**
+ * Headless Chromium for the browser specs: Debian's /usr/bin/chromium driven by
+ * playwright-core. Where it is absent the browser specs skip with a one-line reason,
+ * unless SOCKJS_REQUIRE_BROWSER=1 (set by .ci/run), in which case they fail.
+ */
+import { existsSync } from 'node:fs';
+import { chromium, type Browser } from 'playwright-core';
+
+/** The browser binary; `CHROMIUM_PATH` overrides Debian's. */
+export const chromiumPath = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
+
+/** Set by CI: a missing browser is a failure, not a skip. */
+export const browserRequired = process.env.SOCKJS_REQUIRE_BROWSER === '1';
+
+/** sockjs-client's browser build, served to pages by the browser specs and the demo. */
+export const sockjsClientFile = require.resolve('sockjs-client/dist/sockjs.min.js');
+
+/** The flags this machine's closed network needs (no background fetches, no QUIC). */
+const FLAGS = [
+  '--headless',
+  '--no-sandbox',
+  '--disable-gpu',
+  '--disable-quic',
+  '--disable-background-networking',
+  '--disable-component-update',
+  '--no-first-run',
+  '--disable-sync',
+];
+
+/** Why the browser specs cannot run here, or `undefined` when they can. */
+export function chromiumMissing(): string | undefined {
+  return existsSync(chromiumPath) ? undefined : `${chromiumPath} not found (apt-get install chromium)`;
+}
+
+/**
+ * `describe` for a block that needs Chromium. Without it the block is skipped with a
+ * one-line reason on stderr, or, when {@link browserRequired}, replaced by a failing test.
+ */
+export function describeWithChromium(name: string, body: () => void): void {
+  const missing = chromiumMissing();
+  if (missing === undefined) {
+    describe(name, body);
+  } else if (browserRequired) {
+    describe(name, () => {
+      it('has Chromium (SOCKJS_REQUIRE_BROWSER=1)', () => {
+        throw new Error(`browser specs required but ${missing}`);
+      });
+    });
+  } else {
+    process.stderr.write(`skipping "${name}": ${missing}\n`);
+    describe.skip(name, body);
+  }
+}
+
+/** Launches headless Chromium with a fresh profile. */
+export function launchChromium(): Promise<Browser> {
+  return chromium.launch({ executablePath: chromiumPath, args: FLAGS, headless: true });
+}
