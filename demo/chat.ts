@@ -5,6 +5,7 @@
  *   { "type": "join", "nick": "ada" }   enter the room (once per session)
  *   { "type": "say", "text": "hi" }     a chat line, to everyone in the room
  *   { "type": "ping", "id": 7 }         answered with { "type": "pong", "id": 7 } to the sender only
+ *   { "type": "leave" }                 the server closes the session (1000, "Left the room")
  *
  * The server sends { type: 'join', nick, users, transport } (the server's name for the
  * joiner's transport), { type: 'leave', nick, users }, { type: 'say', nick, text },
@@ -27,7 +28,11 @@ export const MAX_INPUT = 2048;
 const MAX_MESSAGE_SIZE = 16 * 1024;
 
 /** What a client may send. */
-export type ClientMessage = { type: 'join'; nick: string } | { type: 'say'; text: string } | { type: 'ping'; id: number };
+export type ClientMessage =
+  | { type: 'join'; nick: string }
+  | { type: 'say'; text: string }
+  | { type: 'ping'; id: number }
+  | { type: 'leave' };
 
 /** What the server sends. */
 export type ServerMessage =
@@ -69,6 +74,8 @@ export function parseClientMessage(raw: string): ClientMessage | { error: string
     case 'ping':
       if (!Number.isSafeInteger(message.id)) return { error: 'a ping needs an integer id' };
       return { type: 'ping', id: message.id as number };
+    case 'leave':
+      return { type: 'leave' };
     default:
       return { error: 'unknown message type' };
   }
@@ -102,6 +109,11 @@ export function chatRoom(): SockJSHandler {
           return everyone({ type: 'say', nick, text: message.text });
         case 'ping':
           return tell(session, { type: 'pong', id: message.id });
+        case 'leave':
+          // A close the server sends reaches the client on every transport, where
+          // sockjs-client's own close() cannot stop a jsonp poll already under way.
+          session.close(1000, 'Left the room');
+          return;
       }
     });
     session.on('close', () => {

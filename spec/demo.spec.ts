@@ -47,6 +47,16 @@ async function member() {
   };
 }
 
+/** Two members who have joined, their join notices read. */
+async function twoMembers() {
+  const ada = await member();
+  const grace = await member();
+  ada.send({ type: 'join', nick: 'ada' });
+  grace.send({ type: 'join', nick: 'grace' });
+  for (const notice of [ada, ada, grace]) expect((await notice.next()).type).toBe('join');
+  return { ada, grace };
+}
+
 describe('demo chat room (demo/chat.ts)', () => {
   afterEach(() => terminateClients());
 
@@ -67,17 +77,18 @@ describe('demo chat room (demo/chat.ts)', () => {
   });
 
   it('answers a ping to the sender only', async () => {
-    const ada = await member();
-    const grace = await member();
-    ada.send({ type: 'join', nick: 'ada' });
-    grace.send({ type: 'join', nick: 'grace' });
-    await ada.next();
-    await ada.next();
-    await grace.next();
+    const { ada, grace } = await twoMembers();
     grace.send({ type: 'ping', id: 41 });
     grace.send({ type: 'say', text: 'after the ping' });
     expect(await grace.next()).toEqual({ type: 'pong', id: 41 });
     expect(await ada.next()).toEqual({ type: 'say', nick: 'grace', text: 'after the ping' });
+  });
+
+  it('closes the session of a member who leaves and tells the others', async () => {
+    const { ada, grace } = await twoMembers();
+    grace.send({ type: 'leave' });
+    expect(await grace.client.next()).toBe('c[1000,"Left the room"]');
+    expect(await ada.next()).toEqual({ type: 'leave', nick: 'grace', users: 1 });
   });
 
   const nickError = `a nickname is 1 to ${MAX_NICK} printable characters`;
@@ -122,13 +133,11 @@ describe('demo chat room (demo/chat.ts)', () => {
 
 describeWithChromium('demo page in Chromium (demo/public)', () => {
   let browser: Browser;
-  let ada: Page;
-  let grace: Page;
   const pageErrors: string[] = [];
   const dialogs: string[] = [];
 
-  /** Opens the page in its own browser context and joins as `nick`. */
-  async function join(nick: string): Promise<Page> {
+  /** Opens the page at `url` in its own browser context and joins as `nick`, over `transport` if given. */
+  async function join(url: string, nick: string, transport = ''): Promise<Page> {
     const context = await browser.newContext({ viewport: { width: 820, height: 560 } });
     const page = await context.newPage();
     page.on('pageerror', (error) => pageErrors.push(`${nick}: ${error.message}`));
@@ -136,8 +145,9 @@ describeWithChromium('demo page in Chromium (demo/public)', () => {
       dialogs.push(`${nick}: ${dialog.message()}`);
       void dialog.dismiss();
     });
-    await page.goto(demo.url);
+    await page.goto(url);
     await page.fill('#nick', nick);
+    await page.selectOption('#transport', transport);
     await page.click('#connect');
     await page.locator('#state', { hasText: /^open$/ }).waitFor(WAIT);
     return page;
@@ -149,17 +159,16 @@ describeWithChromium('demo page in Chromium (demo/public)', () => {
     await page.click('#send');
   }
 
-  /** The chat line on `page` whose text is `text`, once it has arrived. */
+  /** The (last) chat line on `page` whose text is exactly `text`, once it has arrived. */
   async function line(page: Page, text: string) {
-    const found = page.locator('#messages li.chat').filter({ has: page.locator('.text', { hasText: text }) }).last();
+    const exactly = new RegExp(`^${text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}$`);
+    const found = page.locator('#messages li.chat').filter({ has: page.locator('.text', { hasText: exactly }) }).last();
     await found.waitFor(WAIT);
     return found;
   }
 
   beforeAll(async () => {
     browser = await launchChromium();
-    ada = await join('ada');
-    grace = await join('grace');
   }, BROWSER_TIMEOUT);
 
   afterAll(async () => {
@@ -171,64 +180,106 @@ describeWithChromium('demo page in Chromium (demo/public)', () => {
     expect(dialogs).toEqual([]);
   });
 
-  it('shows join notices and the user count', async () => {
-    await ada.locator('#messages li.notice', { hasText: 'grace joined' }).waitFor(WAIT);
-    for (const page of [ada, grace]) await page.locator('#users', { hasText: /^2$/ }).waitFor(WAIT);
-  }, BROWSER_TIMEOUT);
+  describe('two members', () => {
+    let ada: Page;
+    let grace: Page;
+    beforeAll(async () => {
+      ada = await join(demo.url, 'ada');
+      grace = await join(demo.url, 'grace');
+    }, BROWSER_TIMEOUT);
 
-  it('delivers a chat line from one page to the other', async () => {
-    await say(ada, 'Hello Grace, this is the demo chat.');
-    const received = await line(grace, 'Hello Grace, this is the demo chat.');
-    expect(await received.locator('.nick').textContent()).toBe('ada');
-  }, BROWSER_TIMEOUT);
+    it('shows join notices and the user count', async () => {
+      await ada.locator('#messages li.notice', { hasText: 'grace joined' }).waitFor(WAIT);
+      for (const page of [ada, grace]) await page.locator('#users', { hasText: /^2$/ }).waitFor(WAIT);
+    }, BROWSER_TIMEOUT);
 
-  it('shows the round-trip time as a number of milliseconds', async () => {
-    const rtt = grace.locator('#rtt', { hasText: /^\d+ ms$/ });
-    await rtt.waitFor(WAIT);
-    expect(Number((await rtt.textContent())?.replace(' ms', ''))).toBeGreaterThanOrEqual(0);
-  }, BROWSER_TIMEOUT);
+    it('delivers a chat line from one page to the other', async () => {
+      await say(ada, 'Hello Grace, this is the demo chat.');
+      const received = await line(grace, 'Hello Grace, this is the demo chat.');
+      expect(await received.locator('.nick').textContent()).toBe('ada');
+    }, BROWSER_TIMEOUT);
 
-  it.each(['xhr-polling', 'iframe-eventsource'])(
-    'reconnects over %s when it is picked, and chats over it',
-    async (transport) => {
-      await ada.selectOption('#transport', transport);
-      await ada.locator('#transport-in-use', { hasText: new RegExp(`^${transport}$`) }).waitFor(WAIT);
-      await ada.locator('#state', { hasText: /^open$/ }).waitFor(WAIT);
-      // The server's side of it: an iframe transport is its inner one there.
-      const serverSide = transport.replace(/^iframe-/, '');
-      await grace.locator('#messages li.notice', { hasText: `ada joined (the server sees ${serverSide})` }).waitFor(WAIT);
-      await say(ada, `now over ${transport}`);
-      await line(grace, `now over ${transport}`);
-    },
-    BROWSER_TIMEOUT,
-  );
+    it('shows the round-trip time as a number of milliseconds', async () => {
+      const rtt = grace.locator('#rtt', { hasText: /^\d+ ms$/ });
+      await rtt.waitFor(WAIT);
+      expect(Number((await rtt.textContent())?.replace(' ms', ''))).toBeGreaterThanOrEqual(0);
+    }, BROWSER_TIMEOUT);
 
-  it('shows hostile text as text', async () => {
-    const hostile = '<img src=x onerror=alert(1)>';
-    await say(grace, hostile);
-    const received = await line(ada, hostile);
-    expect(await received.locator('.text').textContent()).toBe(hostile);
-    expect(await ada.locator('#messages img').count()).toBe(0);
-  }, BROWSER_TIMEOUT);
+    it.each([
+      'websocket',
+      'xhr-streaming',
+      'eventsource',
+      'iframe-eventsource',
+      'htmlfile',
+      'iframe-htmlfile',
+      'xhr-polling',
+      'iframe-xhr-polling',
+      'jsonp-polling',
+      'auto',
+    ])(
+      'reconnects over %s when it is picked, and chats over it',
+      async (transport) => {
+        const joins = grace.locator('#messages li.notice', { hasText: 'ada joined' });
+        const before = await joins.count();
+        await ada.selectOption('#transport', transport === 'auto' ? '' : transport);
+        // "auto" picks websocket here: nothing between page and server stops it.
+        const expected = transport === 'auto' ? 'websocket' : transport;
+        await ada.locator('#transport-in-use', { hasText: new RegExp(`^${expected}$`) }).waitFor(WAIT);
+        await ada.locator('#state', { hasText: /^open$/ }).waitFor(WAIT);
+        // The server's side of it (an iframe transport is its inner one there), and the
+        // old session gone: the join counts two members, not three.
+        await joins.nth(before).waitFor(WAIT);
+        expect(await joins.nth(before).textContent()).toBe(`ada joined (the server sees ${expected.replace(/^iframe-/, '')})`);
+        expect(await grace.locator('#users').textContent()).toBe('2');
+        await say(ada, `now over ${expected}, picked as ${transport}`);
+        await line(grace, `now over ${expected}, picked as ${transport}`);
+      },
+      BROWSER_TIMEOUT,
+    );
 
-  it('takes the README screenshot (docs/demo.png with UPDATE_SCREENSHOT=1)', async () => {
-    await ada.selectOption('#transport', 'xhr-streaming');
-    await ada.locator('#transport-in-use', { hasText: /^xhr-streaming$/ }).waitFor(WAIT);
-    await say(grace, 'Welcome back! Which transport is that?');
-    await line(ada, 'Welcome back!');
-    await say(ada, 'xhr-streaming, picked above. The round trip shows next to it.');
-    await line(ada, 'xhr-streaming, picked above.');
-    await ada.locator('#rtt', { hasText: /^\d+ ms$/ }).waitFor(WAIT);
+    it('shows hostile text as text', async () => {
+      const hostile = '<img src=x onerror=alert(1)>';
+      await say(grace, hostile);
+      const received = await line(ada, hostile);
+      expect(await received.locator('.text').textContent()).toBe(hostile);
+      expect(await ada.locator('#messages img').count()).toBe(0);
+    }, BROWSER_TIMEOUT);
+  });
 
-    const update = process.env.UPDATE_SCREENSHOT === '1';
-    const dir = update ? path.resolve(__dirname, '..', 'docs') : mkdtempSync(path.join(tmpdir(), 'demo-shot-'));
-    mkdirSync(dir, { recursive: true });
-    const file = path.join(dir, 'demo.png');
-    try {
-      await ada.screenshot({ path: file });
-      expect(statSync(file).size).toBeGreaterThan(10_000);
-    } finally {
-      if (!update) rmSync(dir, { recursive: true, force: true });
-    }
-  }, BROWSER_TIMEOUT);
+  describe('the README screenshot', () => {
+    // A room of its own, so the picture shows a short conversation.
+    let room: Demo;
+    beforeAll(async () => {
+      room = await startDemo(0);
+    });
+    afterAll(() => room.close());
+
+    it('is taken of a conversation (docs/demo.png with UPDATE_SCREENSHOT=1, else a temp dir)', async () => {
+      const ada = await join(room.url, 'ada');
+      const grace = await join(room.url, 'grace');
+      const talk = async (page: Page, text: string): Promise<void> => {
+        await say(page, text);
+        await line(ada, text);
+      };
+      await talk(grace, 'Hi Ada! Which transport are you on?');
+      await talk(ada, 'A websocket. Let me pick another one above.');
+      await ada.selectOption('#transport', 'xhr-streaming');
+      await ada.locator('#transport-in-use', { hasText: /^xhr-streaming$/ }).waitFor(WAIT);
+      await grace.locator('#messages li.notice', { hasText: 'ada joined (the server sees xhr-streaming)' }).waitFor(WAIT);
+      await talk(grace, 'Welcome back. Markup stays text here: <img src=x onerror=alert(1)>');
+      await talk(ada, 'xhr-streaming now, and the round trip is in the bar.');
+      await ada.locator('#rtt', { hasText: /^\d+ ms$/ }).waitFor(WAIT);
+
+      const update = process.env.UPDATE_SCREENSHOT === '1';
+      const dir = update ? path.resolve(__dirname, '..', 'docs') : mkdtempSync(path.join(tmpdir(), 'demo-shot-'));
+      mkdirSync(dir, { recursive: true });
+      const file = path.join(dir, 'demo.png');
+      try {
+        await ada.screenshot({ path: file, fullPage: true });
+        expect(statSync(file).size).toBeGreaterThan(10_000);
+      } finally {
+        if (!update) rmSync(dir, { recursive: true, force: true });
+      }
+    }, BROWSER_TIMEOUT);
+  });
 });

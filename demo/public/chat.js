@@ -82,13 +82,34 @@
   }
 
   // (Re)connects with the picked transport, or sockjs-client's own choice for "auto".
+  // An open connection leaves first and the new one opens once the server has closed
+  // the old session: that close reaches the page on every transport, where a client-side
+  // close() leaves a jsonp poll running and the old session in the room until it times out.
+  var leaving = null;
   function connect() {
-    if (sock) sock.close();
+    if (leaving) return; // the new connection opens when the old one has closed
+    var previous = sock;
+    sock = null;
+    setState('connecting');
+    if (!previous || previous.readyState !== SockJS.OPEN) {
+      if (previous) previous.close();
+      return open();
+    }
+    leaving = previous;
+    var giveUp = setTimeout(function () { previous.close(); }, 5000);
+    previous.onclose = function () {
+      clearTimeout(giveUp);
+      leaving = null;
+      open();
+    };
+    previous.send(JSON.stringify({ type: 'leave' }));
+  }
+
+  function open() {
     var picked = el('transport').value;
     var current = new SockJS('/chat', null, picked ? { transports: [picked] } : {});
     sock = current;
     pingsSent = {};
-    setState('connecting');
     current.onopen = function () {
       if (sock !== current) return;
       setState('open', current.transport);
