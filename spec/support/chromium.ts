@@ -13,7 +13,7 @@ export const chromiumPath = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
 export const browserRequired = process.env.SOCKJS_REQUIRE_BROWSER === '1';
 
 /** sockjs-client's browser build, served to pages by the browser specs and the demo. */
-export const sockjsClientFile = require.resolve('sockjs-client/dist/sockjs.min.js');
+export { sockjsClientFile } from '../../demo/sockjs-client';
 
 /** The flags this machine's closed network needs (no background fetches, no QUIC). */
 const FLAGS = [
