@@ -97,6 +97,7 @@ export class Session extends EventEmitter<SessionEvents> {
   #disconnect: NodeJS.Timeout | undefined;
   #inbox: string[] | undefined;
   #inboxBytes = 0;
+  #failed = false;
   #waiters: Waiter[] = [];
   readonly #context: SessionContext;
 
@@ -141,7 +142,8 @@ export class Session extends EventEmitter<SessionEvents> {
     }
     if (this.#state !== 'open') return false;
     const size = Buffer.byteLength(message);
-    if (!this.#admit(size)) return false;
+    const buffered = this.#admit(size);
+    if (buffered < 0) return false;
     const receiver = this.#receiver;
     if (receiver?.raw) {
       receiver.writeRaw(message);
@@ -153,19 +155,23 @@ export class Session extends EventEmitter<SessionEvents> {
         process.nextTick(() => this.#flush());
       }
     }
-    return this.#belowHighWaterMark();
+    return this.#belowHighWaterMark(buffered);
   }
 
-  /** Whether `size` more bytes fit under `maxQueuedBytes`; closes the session when not. */
-  #admit(size: number): boolean {
-    if (this.bufferedAmount + size <= this.#context.maxQueuedBytes) return true;
+  /**
+   * The bytes buffered once `size` more are added, or `-1` (and the session
+   * closes) when they would pass `maxQueuedBytes`.
+   */
+  #admit(size: number): number {
+    const buffered = this.bufferedAmount + size;
+    if (buffered <= this.#context.maxQueuedBytes) return buffered;
     this.#overflow();
-    return false;
+    return -1;
   }
 
   /** `false` (and a `'drain'` to come) while more than `highWaterMark` bytes are buffered. */
-  #belowHighWaterMark(): boolean {
-    if (this.bufferedAmount <= this.#context.highWaterMark) return true;
+  #belowHighWaterMark(buffered: number): boolean {
+    if (buffered <= this.#context.highWaterMark) return true;
     this.#needDrain = true;
     this.#watchDrain();
     return false;
@@ -203,9 +209,14 @@ export class Session extends EventEmitter<SessionEvents> {
     if (this.#state !== 'closed') this.#startDisconnectTimer();
   }
 
-  /** Emits `error` when someone listens for it; never throws for want of a listener. @internal */
+  /**
+   * Emits `'error'`, at most once per session and only when someone listens
+   * for it: never throws for want of a listener. @internal
+   */
   fail(error: SockJSError): void {
     debug('%s error: %s', this.id, error.message);
+    if (this.#failed) return;
+    this.#failed = true;
     if (this.listenerCount('error') > 0) this.emit('error', error);
   }
 
@@ -334,9 +345,10 @@ export class Session extends EventEmitter<SessionEvents> {
       this.send(message);
       return this.#state === 'open';
     }
-    if (!this.#admit(frame.length)) return false;
+    const buffered = this.#admit(frame.length);
+    if (buffered < 0) return false;
     this.#write(frame);
-    this.#belowHighWaterMark();
+    this.#belowHighWaterMark(buffered);
     return true;
   }
 
