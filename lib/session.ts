@@ -336,16 +336,17 @@ export class Session extends EventEmitter<SessionEvents> {
 
   /**
    * Sends one message whose frame the caller built once for many sessions
-   * (broadcast). Falls back to the queue when frames are pending, so order
-   * holds. @internal
+   * (broadcast; `frameBytes` is its UTF-8 size). Falls back to the queue when
+   * frames are pending, so order holds. The frame counts against
+   * `maxQueuedBytes` like any send. Returns whether the session took it. @internal
    */
-  sendFramed(message: string, frame: string): boolean {
+  sendFramed(message: string, frame: string, frameBytes: number): boolean {
     const receiver = this.#receiver;
     if (this.#state !== 'open' || !receiver || receiver.raw || this.#queue.length > 0) {
       this.send(message);
       return this.#state === 'open';
     }
-    const buffered = this.#admit(frame.length);
+    const buffered = this.#admit(frameBytes);
     if (buffered < 0) return false;
     this.#write(frame);
     this.#belowHighWaterMark(buffered);
