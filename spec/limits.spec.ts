@@ -107,6 +107,15 @@ describe('maxMessageSize', () => {
     });
     expect((await reply).statusCode).toBe(413);
   });
+
+  it('closes a websocket session with 1009 for a message over the limit', async () => {
+    const endpoint = await serve({ maxMessageSize: 64 });
+    const { client, session } = await openWebsocket(endpoint);
+    const closed = closeOf(session);
+    client.ws.send(JSON.stringify(['x'.repeat(100)]));
+    expect(await closed).toMatchObject({ code: 1009, reason: 'Message too big' });
+    expect((await client.closed).code).toBe(1009);
+  });
 });
 
 describe('maxQueuedBytes', () => {

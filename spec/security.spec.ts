@@ -344,7 +344,7 @@ describe("'error'", () => {
 
   it('does not crash a process whose session has no error listener', async () => {
     const child = runChild('no-error-listener.ts');
-    expect((await child.line(/^closed.*$/))[0]).toBe('closed 1006 listeners=0');
+    expect((await child.line(/^closed.*$/))[0]).toBe('closed 1007 listeners=0');
     await child.line(/^survived$/);
     const { code, stderr } = await child.exited;
     expect([code, stderr]).toEqual([0, '']);
