@@ -1,0 +1,201 @@
+/**
+ * sockjs-client 1.6 in headless Chromium against the test server's endpoints,
+ * one transport forced at a time, in three placements: page and server on one
+ * origin, page on another origin, and the server behind nginx.
+ */
+import express from 'express';
+import type { Browser, BrowserContext, Page } from 'playwright-core';
+import { testEndpoints } from '../demo/test-server';
+import { listen, type Running } from './helpers';
+import { describeWithChromium, launchChromium } from './support/chromium';
+import { nginxMissing, startNginx } from './support/nginx';
+import { pageRoutes } from './support/page';
+import { describeRequiring } from './support/requires';
+
+/** How long the page waits for any one exchange before it reports a timeout. */
+const WAIT_MS = 30000;
+jest.setTimeout(4 * WAIT_MS);
+
+/** Every transport sockjs-client 1.6 has in Chromium, by its name. */
+const TRANSPORTS: readonly { name: string; sameOriginOnly?: true }[] = [
+  { name: 'websocket' },
+  { name: 'xhr-streaming' },
+  { name: 'eventsource' },
+  { name: 'iframe-eventsource' },
+  // sockjs-client enables htmlfile only when the page shares the server's origin.
+  { name: 'htmlfile', sameOriginOnly: true },
+  { name: 'iframe-htmlfile' },
+  { name: 'xhr-polling' },
+  { name: 'iframe-xhr-polling' },
+  { name: 'jsonp-polling' },
+];
+
+/** Where the page is and where it finds the server. */
+interface Placed {
+  /** Origin the harness page is loaded from. */
+  readonly page: string;
+  /** Origin sockjs-client connects to (the test server's endpoints are under it). */
+  readonly server: string;
+  stop(): Promise<void>;
+}
+
+/** The test server's endpoints and the harness page on one app, on 127.0.0.1:0. */
+async function startServer(): Promise<Running> {
+  const app = express();
+  app.use(pageRoutes());
+  return listen(testEndpoints({ sockjsUrl: '/sockjs.min.js' }), app);
+}
+
+/** Runs `stops` in order, each even if an earlier one failed. */
+async function stopAll(...stops: (() => Promise<void>)[]): Promise<void> {
+  const results = [];
+  for (const stop of stops) results.push(await stop().then(() => undefined, (error: unknown) => error));
+  const failure = results.find((error) => error !== undefined);
+  if (failure !== undefined) throw failure;
+}
+
+const PLACEMENTS: readonly {
+  name: string;
+  sameOrigin: boolean;
+  missing?: () => string | undefined;
+  start(): Promise<Placed>;
+}[] = [
+  {
+    name: 'page and server on one origin',
+    sameOrigin: true,
+    async start() {
+      const server = await startServer();
+      return { page: server.base, server: server.base, stop: () => server.close() };
+    },
+  },
+  {
+    name: 'page on another origin (another port)',
+    sameOrigin: false,
+    async start() {
+      const server = await startServer();
+      const pages = await listen({}, express().use(pageRoutes()));
+      return { page: pages.base, server: server.base, stop: () => stopAll(() => pages.close(), () => server.close()) };
+    },
+  },
+  {
+    name: 'server behind nginx',
+    sameOrigin: true,
+    missing: nginxMissing,
+    async start() {
+      const server = await startServer();
+      const proxy = await startNginx(server.port).catch(async (error: unknown) => {
+        await server.close();
+        throw error;
+      });
+      return { page: proxy.base, server: proxy.base, stop: () => stopAll(() => proxy.stop(), () => server.close()) };
+    },
+  },
+];
+
+/** What the harness reports (spec/support/page/harness.js). */
+interface Outcome {
+  opened: boolean;
+  transport: string | null;
+  close: { code: number; reason: string } | null;
+  count: number;
+  error?: string;
+  difference?: string;
+}
+
+type HarnessCall = 'echoAll' | 'echoFew' | 'untilClosed';
+
+function run(page: Page, call: HarnessCall, url: string, transport: string): Promise<Outcome> {
+  return page.evaluate(
+    ([call, url, transport, ms]) => {
+      const harness = (globalThis as unknown as { sockjsHarness: Record<HarnessCall, (...args: unknown[]) => Promise<Outcome>> })
+        .sockjsHarness;
+      return harness[call](url, transport, ms);
+    },
+    [call, url, transport, WAIT_MS] as const,
+  );
+}
+
+describeWithChromium('sockjs-client in Chromium', () => {
+  let browser: Browser;
+  beforeAll(async () => {
+    browser = await launchChromium();
+  });
+  afterAll(() => browser?.close());
+
+  for (const placement of PLACEMENTS) {
+    describeRequiring(placement.name, placement.missing?.(), () => {
+      let placed: Placed;
+      beforeAll(async () => {
+        placed = await placement.start();
+      });
+      afterAll(() => placed?.stop());
+
+      for (const transport of TRANSPORTS) {
+        if (transport.sameOriginOnly && !placement.sameOrigin) continue;
+        const name = transport.name;
+
+        describe(name, () => {
+          let context: BrowserContext;
+          let page: Page;
+          let dialogs: string[];
+          beforeAll(async () => {
+            context = await browser.newContext();
+            page = await context.newPage();
+            dialogs = [];
+            page.on('dialog', (dialog) => {
+              dialogs.push(dialog.message());
+              void dialog.dismiss();
+            });
+            const response = await page.goto(`${placed.page}/`);
+            expect(response?.status()).toBe(200);
+          });
+          afterAll(() => context?.close());
+
+          it(`opens with ${name} and echoes every message unchanged and in order, running none as script`, async () => {
+            const outcome = await run(page, 'echoAll', `${placed.server}/echo`, name);
+            expect(outcome).toMatchObject({ opened: true, transport: name, error: undefined, difference: undefined });
+            expect(await page.evaluate(() => (globalThis as { sockjsPwned?: number }).sockjsPwned)).toBeUndefined();
+            expect(dialogs).toEqual([]);
+          });
+
+          it('receives the code and reason of a close the server starts', async () => {
+            const outcome = await run(page, 'untilClosed', `${placed.server}/close`, name);
+            expect(outcome).toMatchObject({ opened: true, transport: name, close: { code: 3000, reason: 'Go away!' } });
+          });
+
+          if (name === 'websocket') {
+            it('is refused where websocket is disabled, and the server refuses the upgrade too', async () => {
+              const outcome = await run(page, 'untilClosed', `${placed.server}/disabled_websocket_echo`, name);
+              expect(outcome).toMatchObject({ opened: false, close: { code: 2000, reason: 'All transports failed' } });
+              const upgrade = (path: string): Promise<string> =>
+                page.evaluate(
+                  ([url, ms]) =>
+                    (globalThis as unknown as { sockjsHarness: { websocket(url: string, ms: number): Promise<string> } })
+                      .sockjsHarness.websocket(url, ms),
+                  [`${placed.server}${path}`, WAIT_MS] as const,
+                );
+              expect(await upgrade('/disabled_websocket_echo')).toBe('refused');
+              expect(await upgrade('/echo')).toBe('open');
+            });
+          } else {
+            it('works where websocket is disabled', async () => {
+              const outcome = await run(page, 'echoFew', `${placed.server}/disabled_websocket_echo`, name);
+              expect(outcome).toMatchObject({ opened: true, transport: name, error: undefined, difference: undefined });
+            });
+          }
+
+          // The JSESSIONID cookie rides on HTTP session responses; a websocket handshake sets none.
+          const cookieSet = name !== 'websocket';
+          it(`works against the JSESSIONID endpoint${cookieSet ? ', which sets the cookie' : ''}`, async () => {
+            const outcome = await run(page, 'echoFew', `${placed.server}/cookie_needed_echo`, name);
+            expect(outcome).toMatchObject({ opened: true, transport: name, error: undefined, difference: undefined });
+            if (cookieSet) {
+              const cookies = await context.cookies(placed.server);
+              expect(cookies).toContainEqual(expect.objectContaining({ name: 'JSESSIONID', value: 'dummy' }));
+            }
+          });
+        });
+      }
+    });
+  }
+});
