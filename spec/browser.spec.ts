@@ -9,7 +9,8 @@ import { testEndpoints } from '../demo/test-server';
 import { listen, type Running } from './helpers';
 import { describeWithChromium, launchChromium } from './support/chromium';
 import { nginxMissing, startNginx } from './support/nginx';
-import { pageRoutes } from './support/page';
+import type { Outcome } from './support/drive';
+import { pageRoutes, type PageGlobals } from './support/page';
 import { describeRequiring } from './support/requires';
 
 /** How long the page waits for any one exchange before it reports a timeout. */
@@ -32,14 +33,14 @@ const TRANSPORTS: readonly { name: string; sameOriginOnly?: true }[] = [
 
 /** Where the page is and where it finds the server. */
 interface Placed {
-  /** Origin the harness page is loaded from. */
+  /** Origin the driver page is loaded from. */
   readonly page: string;
   /** Origin sockjs-client connects to (the test server's endpoints are under it). */
   readonly server: string;
   stop(): Promise<void>;
 }
 
-/** The test server's endpoints and the harness page on one app, on 127.0.0.1:0. */
+/** The test server's endpoints and the driver page on one app, on 127.0.0.1:0. */
 async function startServer(): Promise<Running> {
   const app = express();
   app.use(pageRoutes());
@@ -92,28 +93,53 @@ const PLACEMENTS: readonly {
   },
 ];
 
-/** What the harness reports (spec/support/page/harness.js). */
-interface Outcome {
-  opened: boolean;
-  transport: string | null;
-  close: { code: number; reason: string } | null;
-  count: number;
-  error?: string;
-  difference?: string;
-}
-
-type HarnessCall = 'echoAll' | 'echoFew' | 'untilClosed';
-
-function run(page: Page, call: HarnessCall, url: string, transport: string): Promise<Outcome> {
+/** Echoes `messages` (default: the whole message set) in the page; see sockjsEcho. */
+function echo(page: Page, url: string, transport: string, messages?: string[]): Promise<Outcome> {
   return page.evaluate(
-    ([call, url, transport, ms]) => {
-      const harness = (globalThis as unknown as { sockjsHarness: Record<HarnessCall, (...args: unknown[]) => Promise<Outcome>> })
-        .sockjsHarness;
-      return harness[call](url, transport, ms);
+    ([url, transport, messages, ms]) => {
+      const g = globalThis as unknown as PageGlobals;
+      return g.sockjsEcho(g.SockJS, url, transport, messages ?? g.sockjsMessages, ms);
     },
-    [call, url, transport, WAIT_MS] as const,
+    [url, transport, messages, WAIT_MS] as const,
   );
 }
+
+/** Opens in the page and waits for the close event. */
+function untilClosed(page: Page, url: string, transport: string): Promise<Outcome> {
+  return page.evaluate(
+    ([url, transport, ms]) => {
+      const g = globalThis as unknown as PageGlobals;
+      return g.sockjsOpenUntilClosed(g.SockJS, url, transport, ms);
+    },
+    [url, transport, WAIT_MS] as const,
+  );
+}
+
+/** A plain browser WebSocket to a fresh session under `url`: `'open'` or `'refused'`. */
+function upgrade(page: Page, url: string): Promise<string> {
+  return page.evaluate(
+    ([url, ms]) =>
+      new Promise<string>((resolve) => {
+        type Ws = { onopen: () => void; onerror: () => void; onclose: () => void; close(): void };
+        const WebSocket = (globalThis as unknown as { WebSocket: new (url: string) => Ws }).WebSocket;
+        const ws = new WebSocket(`${url.replace(/^http/, 'ws')}/000/${Math.random().toString(36).slice(2)}/websocket`);
+        const timer = setTimeout(() => resolve(`no answer within ${ms} ms`), ms);
+        ws.onopen = () => {
+          clearTimeout(timer);
+          ws.close();
+          resolve('open');
+        };
+        ws.onerror = ws.onclose = () => {
+          clearTimeout(timer);
+          resolve('refused');
+        };
+      }),
+    [url, WAIT_MS] as const,
+  );
+}
+
+/** Short messages for the endpoints that only need to show they work. */
+const FEW = ['a', 'b c', '\u00e9\ud83d\ude00'];
 
 describeWithChromium('sockjs-client in Chromium', () => {
   let browser: Browser;
@@ -152,34 +178,33 @@ describeWithChromium('sockjs-client in Chromium', () => {
           afterAll(() => context?.close());
 
           it(`opens with ${name} and echoes every message unchanged and in order, running none as script`, async () => {
-            const outcome = await run(page, 'echoAll', `${placed.server}/echo`, name);
-            expect(outcome).toMatchObject({ opened: true, transport: name, error: undefined, difference: undefined });
-            expect(await page.evaluate(() => (globalThis as { sockjsPwned?: number }).sockjsPwned)).toBeUndefined();
-            expect(dialogs).toEqual([]);
+            const outcome = await echo(page, `${placed.server}/echo`, name);
+            const pwned = await page.evaluate(() => (globalThis as unknown as PageGlobals).sockjsPwned);
+            expect({ ...outcome, pwned, dialogs }).toMatchObject({
+              opened: true,
+              transport: name,
+              error: undefined,
+              difference: undefined,
+              pwned: undefined,
+              dialogs: [],
+            });
           });
 
           it('receives the code and reason of a close the server starts', async () => {
-            const outcome = await run(page, 'untilClosed', `${placed.server}/close`, name);
+            const outcome = await untilClosed(page, `${placed.server}/close`, name);
             expect(outcome).toMatchObject({ opened: true, transport: name, close: { code: 3000, reason: 'Go away!' } });
           });
 
           if (name === 'websocket') {
             it('is refused where websocket is disabled, and the server refuses the upgrade too', async () => {
-              const outcome = await run(page, 'untilClosed', `${placed.server}/disabled_websocket_echo`, name);
+              const outcome = await untilClosed(page, `${placed.server}/disabled_websocket_echo`, name);
               expect(outcome).toMatchObject({ opened: false, close: { code: 2000, reason: 'All transports failed' } });
-              const upgrade = (path: string): Promise<string> =>
-                page.evaluate(
-                  ([url, ms]) =>
-                    (globalThis as unknown as { sockjsHarness: { websocket(url: string, ms: number): Promise<string> } })
-                      .sockjsHarness.websocket(url, ms),
-                  [`${placed.server}${path}`, WAIT_MS] as const,
-                );
-              expect(await upgrade('/disabled_websocket_echo')).toBe('refused');
-              expect(await upgrade('/echo')).toBe('open');
+              expect(await upgrade(page, `${placed.server}/disabled_websocket_echo`)).toBe('refused');
+              expect(await upgrade(page, `${placed.server}/echo`)).toBe('open');
             });
           } else {
             it('works where websocket is disabled', async () => {
-              const outcome = await run(page, 'echoFew', `${placed.server}/disabled_websocket_echo`, name);
+              const outcome = await echo(page, `${placed.server}/disabled_websocket_echo`, name, FEW);
               expect(outcome).toMatchObject({ opened: true, transport: name, error: undefined, difference: undefined });
             });
           }
@@ -187,7 +212,7 @@ describeWithChromium('sockjs-client in Chromium', () => {
           // The JSESSIONID cookie rides on HTTP session responses; a websocket handshake sets none.
           const cookieSet = name !== 'websocket';
           it(`works against the JSESSIONID endpoint${cookieSet ? ', which sets the cookie' : ''}`, async () => {
-            const outcome = await run(page, 'echoFew', `${placed.server}/cookie_needed_echo`, name);
+            const outcome = await echo(page, `${placed.server}/cookie_needed_echo`, name, FEW);
             expect(outcome).toMatchObject({ opened: true, transport: name, error: undefined, difference: undefined });
             if (cookieSet) {
               const cookies = await context.cookies(placed.server);

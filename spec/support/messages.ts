@@ -84,20 +84,3 @@ export const messages: readonly string[] = messageSet(PWN);
 
 /** An expression that evaluates to the same message set in a browser page. */
 export const messageSetSource = `(${messageSet.toString()})(${JSON.stringify(PWN)})`;
-
-/** Where two message lists first differ, in a line that does not dump 100 KB strings. */
-export function firstDifference(got: readonly string[], expected: readonly string[]): string | undefined {
-  for (let i = 0; i < Math.max(got.length, expected.length); i++) {
-    const a = got[i];
-    const b = expected[i];
-    if (a === b) continue;
-    if (a === undefined || b === undefined) {
-      return `message ${i}: ${a === undefined ? 'missing' : 'extra'} (got ${got.length} of ${expected.length})`;
-    }
-    let at = 0;
-    while (at < a.length && a.charCodeAt(at) === b.charCodeAt(at)) at++;
-    const unit = (s: string): string => (at < s.length ? `U+${s.charCodeAt(at).toString(16).padStart(4, '0')}` : 'end');
-    return `message ${i} (length ${b.length}) differs at ${at}: got ${unit(a)} (length ${a.length}), expected ${unit(b)}`;
-  }
-  return undefined;
-}
