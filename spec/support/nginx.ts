@@ -46,9 +46,7 @@ function freePort(): Promise<number> {
 }
 
 function config(dir: string, port: number, upstreamPort: number): string {
-  // As root the workers run as nobody; they read the temp paths under `dir`.
-  const user = process.getuid?.() === 0 ? 'user nobody nogroup;\n' : '';
-  return `${user}daemon off;
+  return `daemon off;
 worker_processes 1;
 pid ${dir}/nginx.pid;
 error_log ${dir}/error.log warn;
@@ -101,11 +99,8 @@ async function accepting(port: number, child: ChildProcess, timeoutMs: number): 
   }
 }
 
-/** Starts nginx on 127.0.0.1 (a free port) proxying every request to `127.0.0.1:<upstreamPort>`. */
-export async function startNginx(upstreamPort: number): Promise<Proxy> {
-  const dir = await mkdtemp(join(tmpdir(), 'sockjs-nginx-'));
-  await chmod(dir, 0o755);
-  const port = await freePort();
+/** Starts nginx with its files in `dir` on `port`; rejects (nginx stopped) if it does not come up. */
+async function launch(dir: string, port: number, upstreamPort: number): Promise<Proxy> {
   await writeFile(join(dir, 'nginx.conf'), config(dir, port, upstreamPort));
   const child = spawn(nginxPath, ['-p', dir, '-e', join(dir, 'error.log'), '-c', join(dir, 'nginx.conf')], {
     stdio: ['ignore', 'ignore', 'pipe'],
@@ -119,7 +114,6 @@ export async function startNginx(upstreamPort: number): Promise<Proxy> {
     child.kill('SIGKILL');
     await exited;
     const log = await readFile(join(dir, 'error.log'), 'utf8').catch(() => '');
-    await rm(dir, { recursive: true, force: true });
     throw new Error(`${(error as Error).message}\n${stderr}${log}`);
   }
   return {
@@ -130,4 +124,25 @@ export async function startNginx(upstreamPort: number): Promise<Proxy> {
       await rm(dir, { recursive: true, force: true });
     },
   };
+}
+
+/**
+ * Starts nginx on 127.0.0.1 proxying every request to `127.0.0.1:<upstreamPort>`.
+ * The port is picked free just before; should another process take it first,
+ * nginx fails to listen and is started again on another (three tries).
+ */
+export async function startNginx(upstreamPort: number): Promise<Proxy> {
+  const dir = await mkdtemp(join(tmpdir(), 'sockjs-nginx-'));
+  // Started as root, nginx runs its workers as nobody; they need to reach the temp paths.
+  await chmod(dir, 0o755);
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await launch(dir, await freePort(), upstreamPort);
+    } catch (error) {
+      if (attempt === 3) {
+        await rm(dir, { recursive: true, force: true });
+        throw error;
+      }
+    }
+  }
 }
