@@ -58,6 +58,8 @@ async function stopAll(...stops: (() => Promise<void>)[]): Promise<void> {
 const PLACEMENTS: readonly {
   name: string;
   sameOrigin: boolean;
+  /** The proxy whose `Server` header the page and endpoints must come with. */
+  servedBy?: string;
   missing?: () => string | undefined;
   start(): Promise<Placed>;
 }[] = [
@@ -81,6 +83,7 @@ const PLACEMENTS: readonly {
   {
     name: 'server behind nginx',
     sameOrigin: true,
+    servedBy: 'nginx',
     missing: nginxMissing,
     async start() {
       const server = await startServer();
@@ -156,9 +159,20 @@ describeWithChromium('sockjs-client in Chromium', () => {
       });
       afterAll(() => placed?.stop());
 
+      const servedBy = placement.servedBy;
+      if (servedBy) {
+        it(`serves the page and the endpoints through ${servedBy}`, async () => {
+          for (const url of [`${placed.page}/`, `${placed.server}/echo/info`]) {
+            const res = await fetch(url);
+            await res.text();
+            expect(res.headers.get('server')).toMatch(new RegExp(`^${servedBy}/`));
+          }
+        });
+      }
+
       for (const transport of TRANSPORTS) {
-        if (transport.sameOriginOnly && !placement.sameOrigin) continue;
         const name = transport.name;
+        const offered = placement.sameOrigin || !transport.sameOriginOnly;
 
         describe(name, () => {
           let context: BrowserContext;
@@ -176,6 +190,14 @@ describeWithChromium('sockjs-client in Chromium', () => {
             expect(response?.status()).toBe(200);
           });
           afterAll(() => context?.close());
+
+          if (!offered) {
+            it('is not offered by sockjs-client to a page on another origin', async () => {
+              const outcome = await untilClosed(page, `${placed.server}/echo`, name);
+              expect(outcome).toMatchObject({ opened: false, close: { code: 2000, reason: 'All transports failed' } });
+            });
+            return;
+          }
 
           it(`opens with ${name} and echoes every message unchanged and in order, running none as script`, async () => {
             const outcome = await echo(page, `${placed.server}/echo`, name);
