@@ -2,10 +2,11 @@
  * Drives sockjs-client, in Node or in a browser page: open with one forced
  * transport, echo a message list, wait for a close. Every function here is
  * self-contained (it calls only the others listed in {@link driverFunctions}),
- * so the browser specs load their sources into the page, where messages are built
- * and compared there: strings Node and the browser cannot pass to each other
+ * so the browser specs load their sources into the page and build and compare
+ * messages there: strings Node and the browser cannot pass to each other
  * unchanged (lone surrogates) never leave the page.
  */
+
 /** Where two message lists first differ, in a line that does not dump 100 KB strings. */
 export function firstDifference(got: readonly string[], expected: readonly string[]): string | undefined {
   for (let i = 0; i < Math.max(got.length, expected.length); i++) {

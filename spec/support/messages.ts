@@ -5,8 +5,11 @@
  * evaluated in a browser page too (`messageSetSource`).
  */
 
-/** Sets `top.sockjsPwned` and opens a dialog if a page ever runs it as script. */
-const PWN = 'top.sockjsPwned=(top.sockjsPwned||0)+1;alert(1)';
+/**
+ * Opens a dialog, then counts in `top.sockjsPwned`, if a page ever runs it as
+ * script (the dialog first: a cross-origin iframe cannot touch `top`).
+ */
+const PWN = 'alert(1);top.sockjsPwned=(top.sockjsPwned||0)+1';
 
 /**
  * Every message, in sending order: edge-case strings, every BMP code unit
