@@ -6,27 +6,30 @@
  */
 import express from 'express';
 import type { Server } from 'node:http';
-import { sockjs, type SockJSHandler } from '../lib';
+import { sockjs, type Options, type SockJSHandler } from '../lib';
 
-/** Every endpoint of the test server, by prefix. */
-export function testEndpoints(): Record<string, SockJSHandler> {
+/**
+ * Every endpoint of the test server, by prefix. `common` options apply to each
+ * endpoint (the browser specs set `sockjsUrl` to a locally served client).
+ */
+export function testEndpoints(common: Options = {}): Record<string, SockJSHandler> {
   const echo = (handler: SockJSHandler): SockJSHandler =>
     handler.on('connection', (session) => session.on('data', (message) => session.send(message)));
 
-  const broadcast = sockjs({}, (session) => {
+  const broadcast = sockjs(common, (session) => {
     session.on('data', (message) => broadcast.broadcast(message));
   });
 
   return {
-    '/echo': echo(sockjs({ responseLimit: 4096, rawWebsocket: true })),
-    '/disabled_websocket_echo': echo(sockjs({ websocket: false })),
-    '/cookie_needed_echo': echo(sockjs({ jsessionid: true })),
-    '/close': sockjs({ rawWebsocket: true }, (session) => session.close(3000, 'Go away!')),
-    '/ticker': sockjs({}, (session) => {
+    '/echo': echo(sockjs({ ...common, responseLimit: 4096, rawWebsocket: true })),
+    '/disabled_websocket_echo': echo(sockjs({ ...common, websocket: false })),
+    '/cookie_needed_echo': echo(sockjs({ ...common, jsessionid: true })),
+    '/close': sockjs({ ...common, rawWebsocket: true }, (session) => session.close(3000, 'Go away!')),
+    '/ticker': sockjs(common, (session) => {
       const tick = setInterval(() => session.send('tick!'), 1000);
       session.on('close', () => clearInterval(tick));
     }),
-    '/amplify': sockjs({}, (session) => {
+    '/amplify': sockjs(common, (session) => {
       // "n" comes back as 2^n x's, for 0 < n < 19; anything else counts as 1.
       session.on('data', (message) => {
         const n = Math.floor(Number(message));

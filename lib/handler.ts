@@ -244,7 +244,7 @@ function buildRouter(opts: ResolvedOptions, registry: Registry, isClosed: () => 
           : undefined;
     const layer = route(sessionRoutePath(entry.name), action.kind === 'receive' && action.callback);
     const allow = entry.preflight ? `OPTIONS, ${entry.method}` : entry.method;
-    const corsMiddleware = entry.preflight ? [corsFor(allow, opts)] : [];
+    const corsMiddleware = entry.preflight || entry.cors ? [corsFor(allow, opts)] : [];
     const handle: RequestHandler = serve
       ? (req, res) => serve(req, res, sessionIdOf(req.path))
       : (req, res) => refusePlainRequest(req, res);

@@ -159,6 +159,23 @@ describe('#eventsource', () => {
     expect(JSON.parse(event.slice('data: a'.length, -4))).toEqual(['  \u0000\n\r \u2028 \u0085 end']);
   });
 
+  it('answers a cross-origin GET with CORS headers, as a cross-origin EventSource needs', async () => {
+    const { session } = await serve();
+    const s = await open(`${session}/eventsource`, 'GET', { Origin: 'https://app.example' });
+    expect(s.res.headers['access-control-allow-origin']).toBe('https://app.example');
+    expect(s.res.headers['access-control-allow-credentials']).toBe('true');
+  });
+
+  it('writes % as %25, since sockjs-client decodeURIs each event', async () => {
+    const { session } = await serve();
+    const s = await open(`${session}/eventsource`, 'GET');
+    await s.until((text) => text.endsWith('data: o\r\n\r\n'));
+    await xhrSend(session, '["100% %41 %25 %"]');
+    const event = await read(s, '\r\n\r\n');
+    expect(event).toBe('data: a["100%25 %2541 %2525 %25"]\r\n\r\n');
+    expect(JSON.parse(decodeURI(event.slice('data: a'.length, -4)))).toEqual(['100% %41 %25 %']);
+  });
+
   it('ends the response past responseLimit, and the next request resumes the session', async () => {
     const { session } = await serve({ responseLimit: 4096 });
     const first = await open(`${session}/eventsource`, 'GET');

@@ -25,8 +25,13 @@ export interface SessionRoute {
   readonly method: 'GET' | 'POST';
   /** The route is served when any of these transports is. */
   readonly transports: readonly TransportName[];
-  /** Whether the route answers CORS preflights (`OPTIONS`). */
+  /** Whether the route answers CORS preflights (`OPTIONS`). Such routes send CORS headers. */
   readonly preflight: boolean;
+  /**
+   * Send CORS headers without answering preflights: a cross-origin
+   * `EventSource` needs `Access-Control-Allow-Origin` but sends no preflight.
+   */
+  readonly cors?: true;
   readonly action: SessionRouteAction;
 }
 
@@ -58,6 +63,7 @@ export const SESSION_ROUTES: readonly SessionRoute[] = [
     method: 'GET',
     transports: ['eventsource'],
     preflight: false,
+    cors: true,
     action: { kind: 'receive', format: eventsource, callback: false },
   },
   {

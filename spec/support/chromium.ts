@@ -5,12 +5,12 @@
  */
 import { existsSync } from 'node:fs';
 import { chromium, type Browser } from 'playwright-core';
+import { describeRequiring } from './requires';
+
+export { browserRequired } from './requires';
 
 /** The browser binary; `CHROMIUM_PATH` overrides Debian's. */
 export const chromiumPath = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
-
-/** Set by CI: a missing browser is a failure, not a skip. */
-export const browserRequired = process.env.SOCKJS_REQUIRE_BROWSER === '1';
 
 /** sockjs-client's browser build, served to pages by the browser specs and the demo. */
 export { sockjsClientFile } from '../../demo/sockjs-client';
@@ -32,24 +32,9 @@ export function chromiumMissing(): string | undefined {
   return existsSync(chromiumPath) ? undefined : `${chromiumPath} not found (apt-get install chromium)`;
 }
 
-/**
- * `describe` for a block that needs Chromium. Without it the block is skipped with a
- * one-line reason on stderr, or, when {@link browserRequired}, replaced by a failing test.
- */
+/** `describe` for a block that needs Chromium (see {@link describeRequiring}). */
 export function describeWithChromium(name: string, body: () => void): void {
-  const missing = chromiumMissing();
-  if (missing === undefined) {
-    describe(name, body);
-  } else if (browserRequired) {
-    describe(name, () => {
-      it('has Chromium (SOCKJS_REQUIRE_BROWSER=1)', () => {
-        throw new Error(`browser specs required but ${missing}`);
-      });
-    });
-  } else {
-    process.stderr.write(`skipping "${name}": ${missing}\n`);
-    describe.skip(name, body);
-  }
+  describeRequiring(name, chromiumMissing(), body);
 }
 
 /** Launches headless Chromium with a fresh profile. */
