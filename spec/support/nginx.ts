@@ -45,19 +45,15 @@ function freePort(): Promise<number> {
   });
 }
 
-function config(dir: string, port: number, upstreamPort: number): string {
-  return `daemon off;
-worker_processes 1;
-pid ${dir}/nginx.pid;
-error_log ${dir}/error.log warn;
-events { worker_connections 512; }
-http {
-  access_log off;
-  client_body_temp_path ${dir}/client_body;
-  proxy_temp_path ${dir}/proxy;
-  fastcgi_temp_path ${dir}/fastcgi;
-  uwsgi_temp_path ${dir}/uwsgi;
-  scgi_temp_path ${dir}/scgi;
+/**
+ * What nginx serves, given the port it listens on: the `http` block's own directives
+ * (maps, upstreams, servers). The temp paths and logs around it are {@link config}'s.
+ */
+export type Site = (port: number) => string;
+
+/** A plain reverse proxy to one upstream, as a SockJS deployment needs it. */
+function proxyTo(upstreamPort: number): Site {
+  return (port) => `
   map $http_upgrade $connection_upgrade {
     default upgrade;
     '' close;
@@ -76,6 +72,23 @@ http {
       proxy_read_timeout 1h;
     }
   }
+`;
+}
+
+function config(dir: string, site: string): string {
+  return `daemon off;
+worker_processes 1;
+pid ${dir}/nginx.pid;
+error_log ${dir}/error.log warn;
+events { worker_connections 512; }
+http {
+  access_log off;
+  client_body_temp_path ${dir}/client_body;
+  proxy_temp_path ${dir}/proxy;
+  fastcgi_temp_path ${dir}/fastcgi;
+  uwsgi_temp_path ${dir}/uwsgi;
+  scgi_temp_path ${dir}/scgi;
+${site}
 }
 `;
 }
@@ -100,8 +113,8 @@ async function accepting(port: number, child: ChildProcess, timeoutMs: number): 
 }
 
 /** Starts nginx with its files in `dir` on `port`; rejects (nginx stopped) if it does not come up. */
-async function launch(dir: string, port: number, upstreamPort: number): Promise<Proxy> {
-  await writeFile(join(dir, 'nginx.conf'), config(dir, port, upstreamPort));
+async function launch(dir: string, port: number, site: Site): Promise<Proxy> {
+  await writeFile(join(dir, 'nginx.conf'), config(dir, site(port)));
   const child = spawn(nginxPath, ['-p', dir, '-e', join(dir, 'error.log'), '-c', join(dir, 'nginx.conf')], {
     stdio: ['ignore', 'ignore', 'pipe'],
   });
@@ -127,17 +140,19 @@ async function launch(dir: string, port: number, upstreamPort: number): Promise<
 }
 
 /**
- * Starts nginx on 127.0.0.1 proxying every request to `127.0.0.1:<upstreamPort>`.
- * The port is picked free just before; should another process take it first,
- * nginx fails to listen and is started again on another (three tries).
+ * Starts nginx on 127.0.0.1 proxying every request to `127.0.0.1:<upstream>`, or
+ * serving the given {@link Site}. The port is picked free just before; should another
+ * process take it first, nginx fails to listen and is started again on another
+ * (three tries).
  */
-export async function startNginx(upstreamPort: number): Promise<Proxy> {
+export async function startNginx(upstream: number | Site): Promise<Proxy> {
+  const site = typeof upstream === 'number' ? proxyTo(upstream) : upstream;
   const dir = await mkdtemp(join(tmpdir(), 'sockjs-nginx-'));
   // Started as root, nginx runs its workers as nobody; they need to reach the temp paths.
   await chmod(dir, 0o755);
   for (let attempt = 1; ; attempt++) {
     try {
-      return await launch(dir, await freePort(), upstreamPort);
+      return await launch(dir, await freePort(), site);
     } catch (error) {
       if (attempt === 3) {
         await rm(dir, { recursive: true, force: true });
