@@ -10,7 +10,7 @@
  * process on 127.0.0.1, started fresh for every scenario and round. Rounds
  * alternate the servers (and rotate their order) because the machine is
  * shared and noisy; the table shows medians over rounds. `--profile` runs
- * sockjs-express under `node --cpu-prof` (profiles in bench/profiles/).
+ * the servers under `node --cpu-prof` (profiles in bench/profiles/).
  */
 const { execSync } = require('node:child_process');
 const fs = require('node:fs');
@@ -76,7 +76,7 @@ async function main() {
       // Rotate the order each round so no server always goes first.
       const order = scenario.servers.map((_, i, list) => list[(i + round) % list.length]);
       for (const name of order) {
-        const server = await ServerProcess.start(name, name === 'ours' ? { profileDir } : {});
+        const server = await ServerProcess.start(name, { profileDir });
         let outcome;
         try {
           outcome = await scenario.run(server, name, settings);

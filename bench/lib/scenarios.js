@@ -7,7 +7,8 @@ const { websocketEcho, xhrStreamingEcho, xhrPollingEcho, idleWebsocket } = requi
 const { Recorder, percentile, sleep, now } = require('./stats');
 
 const ALL = ['ours', 'sockjs-node', 'bare-ws'];
-const SOCKJS = ['ours', 'sockjs-node'];
+/** The HTTP transports: the SockJS servers, and Node's HTTP stack alone for scale. */
+const HTTP = ['ours', 'sockjs-node', 'http-floor'];
 
 /** Opens `count` clients, `concurrency` handshakes at a time. */
 async function openMany(count, concurrency, open) {
@@ -52,11 +53,14 @@ function echo(client, { size, clients, inFlight }) {
     return {
       result: {
         cpuPerMsg: (after.cpuMicros - before.cpuMicros) / recorder.count,
+        systemPerMsg: (after.systemMicros - before.systemMicros) / recorder.count,
         msgPerSec: recorder.count / seconds,
         p50: percentile(recorder.latencies, 50),
         p99: percentile(recorder.latencies, 99),
         rssMB: after.rss / 2 ** 20,
         errors: recorder.errors - errors,
+        connections: after.connections - before.connections,
+        requestsPerMsg: (after.requests - before.requests) / recorder.count,
       },
       close: () => sessions.forEach((session) => session.close()),
     };
@@ -150,7 +154,7 @@ const SCENARIOS = [
     key: 'xhrStreaming',
     title: 'xhr-streaming echo, 64 B',
     detail: '50 sessions, 1 xhr_send in flight each',
-    servers: SOCKJS,
+    servers: HTTP,
     kind: 'echo',
     run: echo(xhrStreamingEcho, { size: 64, clients: 50, inFlight: 1 }),
   },
@@ -158,7 +162,7 @@ const SCENARIOS = [
     key: 'xhrPolling',
     title: 'xhr-polling echo, 64 B',
     detail: '50 sessions, 1 xhr_send in flight each',
-    servers: SOCKJS,
+    servers: HTTP,
     kind: 'echo',
     run: echo(xhrPollingEcho, { size: 64, clients: 50, inFlight: 1 }),
   },

@@ -7,6 +7,7 @@ const SERVERS = {
   ours: { label: 'sockjs-express', file: 'ours.js' },
   'sockjs-node': { label: 'sockjs-node 0.3.24', file: 'sockjs-node.js' },
   'bare-ws': { label: 'bare ws', file: 'bare-ws.js' },
+  'http-floor': { label: 'node:http floor (no SockJS headers)', file: 'http-floor.js' },
 };
 
 class ServerProcess {

@@ -6,10 +6,13 @@
  * `--cpu-prof` write its profile).
  */
 
+let connections = 0;
+let requests = 0;
+
 function snapshot() {
   const cpu = process.cpuUsage();
   const mem = process.memoryUsage();
-  return { cpuMicros: cpu.user + cpu.system, rss: mem.rss, heapUsed: mem.heapUsed, external: mem.external };
+  return { cpuMicros: cpu.user + cpu.system, systemMicros: cpu.system, rss: mem.rss, heapUsed: mem.heapUsed, external: mem.external, connections, requests };
 }
 
 function collect() {
@@ -22,6 +25,8 @@ function collect() {
  * @param {(message: string) => number} broadcast sends `message` to every connection
  */
 function serve(server, broadcast) {
+  server.on('connection', () => connections++);
+  server.on('request', () => requests++);
   server.listen(0, '127.0.0.1', () => process.send({ type: 'ready', port: server.address().port }));
   process.on('message', (request) => {
     const reply = (body) => process.send({ id: request.id, ...body });
