@@ -3,13 +3,19 @@
  * (`SOCKJS_ERR_*`) so callers can branch on it without parsing messages.
  */
 
-/** Base class of every error raised by sockjs-express. */
+/** The codes of {@link SockJSError} and {@link InvalidOptionError}. */
+export type SockJSErrorCode =
+  | 'SOCKJS_ERR_SESSION_NOT_OPEN'
+  | 'SOCKJS_ERR_INVALID_OPTION'
+  | 'SOCKJS_ERR_TRANSPORT';
+
+/** Base class of every error raised by sockjs-express (except {@link InvalidOptionError}, a `TypeError`). */
 export class SockJSError extends Error {
   /** A stable, machine-readable code such as `SOCKJS_ERR_SESSION_NOT_OPEN`. */
-  readonly code: string;
+  readonly code: SockJSErrorCode;
 
-  constructor(code: string, message: string) {
-    super(message);
+  constructor(code: SockJSErrorCode, message: string, options?: { cause?: unknown }) {
+    super(message, options);
     this.name = new.target.name;
     this.code = code;
   }
@@ -19,6 +25,17 @@ export class SockJSError extends Error {
 export class SessionNotOpenError extends SockJSError {
   constructor() {
     super('SOCKJS_ERR_SESSION_NOT_OPEN', 'sockjs: session not in open state');
+  }
+}
+
+/**
+ * The connection under a session failed (e.g. a websocket protocol error such
+ * as invalid UTF-8). `cause` holds the underlying error. A session emits it as
+ * `'error'` only when it has an `'error'` listener; the session closes either way.
+ */
+export class TransportError extends SockJSError {
+  constructor(cause: Error) {
+    super('SOCKJS_ERR_TRANSPORT', `sockjs: transport error: ${cause.message}`, { cause });
   }
 }
 

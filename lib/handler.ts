@@ -14,6 +14,7 @@ import { WebSocketServer, type WebSocket } from 'ws';
 import { corsFor } from './cors';
 import { cacheForAYear, sendMethodNotAllowed, sendText } from './http';
 import { MountPaths, type MountedApp } from './mount';
+import { refusal, restrictFraming } from './origin';
 import { resolveOptions, type Options, type ResolvedOptions, type TransportName } from './options';
 import { Registry } from './registry';
 import { greeting } from './routes/greeting';
@@ -128,6 +129,8 @@ export function sockjs(options?: Options | SessionHandler, onSession?: SessionHa
     if ((req.headers.upgrade ?? '').toLowerCase() !== 'websocket') {
       return abortUpgrade(socket, 400, 'Can "Upgrade" only to "WebSocket".');
     }
+    const refused = refusal(opts.allowedOrigins, req, false);
+    if (refused !== undefined) return abortUpgrade(socket, 403, refused);
     wss.handleUpgrade(req, socket, head, (ws) => {
       if (closed) {
         // The handshake finished after close(): no new session.
@@ -136,7 +139,10 @@ export function sockjs(options?: Options | SessionHandler, onSession?: SessionHa
       }
       websockets.add(ws);
       ws.once('close', () => websockets.delete(ws));
-      const receiver = new WebsocketReceiver(ws, socket, path.raw, opts.websocketWriteTimeout);
+      const receiver = new WebsocketReceiver(ws, socket, path.raw, opts.websocketWriteTimeout, {
+        interval: opts.websocketPingInterval,
+        timeout: opts.websocketPingTimeout,
+      });
       const session = registry.connect(req, receiver);
       receiver.bind(session);
     });
@@ -192,9 +198,18 @@ function waitForWebsockets(websockets: Set<WebSocket>): Promise<void> {
 /** The Router: one route per entry of the transport table, plus greeting, info and iframe. */
 function buildRouter(opts: ResolvedOptions, registry: Registry, isClosed: () => boolean): express.Router {
   const router = express.Router({ caseSensitive: true, strict: true });
-  /** Every route starts here: a closed handler answers 503 to its own paths only. */
-  const route = (path: string | RegExp) =>
-    router.route(path).all((_req, res, next) => (isClosed() ? sendText(res, 503, 'Server shutting down.') : next()));
+  /**
+   * Every route starts here: a closed handler answers 503 to its own paths
+   * only, and the origin policy refuses foreign pages with 403. `byReferer`
+   * marks routes browsers load cross-origin without an `Origin`.
+   */
+  const route = (path: string | RegExp, byReferer = false) =>
+    router.route(path).all((req, res, next) => {
+      if (isClosed()) return sendText(res, 503, 'Server shutting down.');
+      const refused = refusal(opts.allowedOrigins, req, byReferer);
+      if (refused !== undefined) return sendText(res, 403, refused);
+      next();
+    });
   const jsessionid = opts.jsessionid;
   const cookies = cookieParser();
   const sessionMiddleware: RequestHandler[] = jsessionid
@@ -209,10 +224,14 @@ function buildRouter(opts: ResolvedOptions, registry: Registry, isClosed: () => 
     .options(preflight(infoCors))
     .all(methodNotAllowed('OPTIONS, GET'));
 
-  route(IFRAME_PATH).get(iframe(opts.sockjsUrl)).all(methodNotAllowed('GET'));
+  const framing: RequestHandler[] = opts.allowedOrigins ? [(req, res, next) => (restrictFraming(req, res), next())] : [];
+  route(IFRAME_PATH, true)
+    .get(...framing, iframe(opts.sockjsUrl))
+    .all(methodNotAllowed('GET'));
 
-  const receiveContext = { registry, responseLimit: opts.responseLimit };
-  const sendContext = { registry, maxMessageSize: opts.maxMessageSize };
+  const { responseLimit, maxMessageSize, sessionBinding } = opts;
+  const receiveContext = { registry, responseLimit, sessionBinding };
+  const sendContext = { registry, maxMessageSize, sessionBinding };
   for (const entry of SESSION_ROUTES) {
     if (!routeEnabled(entry, opts.transports)) continue;
     const action = entry.action;
@@ -222,7 +241,7 @@ function buildRouter(opts: ResolvedOptions, registry: Registry, isClosed: () => 
         : action.kind === 'send'
           ? (action.sender === 'xhr' ? xhrSend : jsonpSend)(sendContext)
           : undefined;
-    const layer = route(sessionRoutePath(entry.name));
+    const layer = route(sessionRoutePath(entry.name), action.kind === 'receive' && action.callback);
     const allow = entry.preflight ? `OPTIONS, ${entry.method}` : entry.method;
     const corsMiddleware = entry.preflight ? [corsFor(allow, opts)] : [];
     const handle: RequestHandler = serve

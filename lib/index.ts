@@ -20,8 +20,18 @@ export { Session } from './session';
 export type { SessionState, SessionRequest, SessionEvents } from './session';
 export type { SessionTransport } from './receiver';
 export { DEFAULTS, TRANSPORT_NAMES } from './options';
-export type { Options, ResolvedOptions, TransportName, WebsocketOptions, JsessionidFunction } from './options';
-export { SockJSError, SessionNotOpenError, InvalidOptionError } from './errors';
+export type {
+  Options,
+  ResolvedOptions,
+  TransportName,
+  WebsocketOptions,
+  JsessionidFunction,
+  AllowedOrigins,
+  OriginPolicy,
+  SessionBinding,
+} from './options';
+export { SockJSError, SessionNotOpenError, TransportError, InvalidOptionError } from './errors';
+export type { SockJSErrorCode } from './errors';
 export { closeFrame, messageFrame, quote } from './framing';
 
 export default sockjs;

@@ -38,6 +38,22 @@ export type WebsocketOptions = Omit<
 /** A function that sets the JSESSIONID cookie (or anything else) on session responses. */
 export type JsessionidFunction = (req: IncomingMessage, res: ServerResponse) => void;
 
+/**
+ * Decides whether a browser page on `origin` (the request's `Origin`, or the
+ * origin of its `Referer` where browsers send no `Origin`) may use the endpoint.
+ */
+export type OriginPolicy = (origin: string, req: IncomingMessage) => boolean;
+
+/**
+ * Which pages may use the endpoint: `'*'` (any), a list of exact origins
+ * (`'https://app.example'`, `'null'`) and patterns with one leading wildcard
+ * label (`'https://*.example.com'`, any port: `'http://localhost:*'`), or a function.
+ */
+export type AllowedOrigins = '*' | readonly string[] | OriginPolicy;
+
+/** What follow-up HTTP requests of a session must share with its first one. */
+export type SessionBinding = false | 'address' | 'cookie';
+
 /** Options of {@link sockjs}. Every field is optional. */
 export interface Options {
   /**
@@ -91,11 +107,40 @@ export interface Options {
    */
   maxMessageSize?: number;
   /**
+   * Most bytes (UTF-8) one session may hold for its client: messages queued
+   * while no receiving request is attached, plus what the transport has not
+   * written to the network yet (e.g. a websocket whose client stopped
+   * reading). Past it the session closes with `1008 "Queue limit exceeded"`
+   * and its buffers are dropped. The same bound holds for messages waiting in
+   * the `recv()` inbox, which close the session with `1008 "Inbox limit exceeded"`.
+   * @default 4194304
+   */
+  maxQueuedBytes?: number;
+  /**
+   * Bytes buffered for the client (see `session.bufferedAmount`) above which
+   * `session.send()` returns `false`; `'drain'` follows once they are written.
+   * At most `maxQueuedBytes`.
+   * @default 65536
+   */
+  highWaterMark?: number;
+  /**
    * Options handed to the `ws` server (e.g. `perMessageDeflate`), the
    * counterpart of sockjs-go's `WebsocketUpgrader`.
    * @default {}
    */
   websocketOptions?: WebsocketOptions;
+  /**
+   * Milliseconds between websocket pings. A client that has not answered
+   * with a pong within `websocketPingTimeout` is cut off and its session
+   * closes with `1006 "Ping timeout"`, reclaiming half-open connections. `0` turns pings off.
+   * @default 25000
+   */
+  websocketPingInterval?: number;
+  /**
+   * Milliseconds a websocket client has to answer a ping.
+   * @default 10000
+   */
+  websocketPingTimeout?: number;
   /**
    * Milliseconds a websocket write may stay unflushed before the connection
    * is dropped as dead. `0` means never.
@@ -109,11 +154,24 @@ export interface Options {
    */
   origin?: string;
   /**
-   * Decides per request whether CORS headers are sent. When it returns
-   * `false` no CORS headers are set. When given, `origin` is not used.
-   * @default undefined
+   * Which browser pages may use the endpoint. `'*'` lets any page do so (the
+   * protocol's behaviour). Otherwise a request whose `Origin` is outside the
+   * policy gets `403` on every route, websocket upgrades included; `jsonp`,
+   * `htmlfile` and the iframe page, which browsers load cross-origin without
+   * an `Origin`, are judged by their `Referer` (and refused without one); the
+   * iframe page may only be framed by the allowed page (CSP `frame-ancestors`).
+   * Requests naming the server's own host and requests with neither header
+   * (non-browser clients) pass. See the README's Security section.
+   * @default '*'
    */
-  checkOrigin?: (req: IncomingMessage) => boolean;
+  allowedOrigins?: AllowedOrigins;
+  /**
+   * Binds the follow-up HTTP requests of a session (sends and receives) to
+   * its first request: `'address'`, the same remote address; `'cookie'`, the
+   * same `JSESSIONID` cookie (or none, as the first had). Others get `404`.
+   * @default false
+   */
+  sessionBinding?: SessionBinding;
   /**
    * The transports to serve, by sockjs-client's names. A transport left out
    * answers `404` (and `/info` says `websocket: false` without `websocket`).
@@ -132,10 +190,16 @@ export interface ResolvedOptions {
   readonly disconnectDelay: number;
   readonly responseLimit: number;
   readonly maxMessageSize: number;
+  readonly maxQueuedBytes: number;
+  readonly highWaterMark: number;
+  readonly websocketPingInterval: number;
+  readonly websocketPingTimeout: number;
   readonly websocketOptions: WebsocketOptions;
   readonly websocketWriteTimeout: number;
   readonly origin: string;
-  readonly checkOrigin: ((req: IncomingMessage) => boolean) | undefined;
+  /** `undefined` for `'*'`; otherwise the policy as a function. */
+  readonly allowedOrigins: OriginPolicy | undefined;
+  readonly sessionBinding: SessionBinding;
   readonly transports: ReadonlySet<TransportName>;
 }
 
@@ -149,12 +213,17 @@ export const DEFAULTS = {
   disconnectDelay: 5_000,
   responseLimit: 128 * 1024,
   maxMessageSize: 1024 * 1024,
+  maxQueuedBytes: 4 * 1024 * 1024,
+  highWaterMark: 64 * 1024,
   websocketOptions: {},
+  websocketPingInterval: 25_000,
+  websocketPingTimeout: 10_000,
   websocketWriteTimeout: 0,
   origin: '',
-  checkOrigin: undefined,
+  allowedOrigins: '*',
+  sessionBinding: false,
   transports: TRANSPORT_NAMES,
-} as const satisfies Required<Omit<Options, 'checkOrigin'>> & Pick<Options, 'checkOrigin'>;
+} as const satisfies Required<Options>;
 
 const KNOWN = new Set<string>(Object.keys(DEFAULTS));
 /** Longest timer Node accepts; larger values would fire at once. */
@@ -189,6 +258,50 @@ function sockjsUrl(value: unknown): string {
   return value;
 }
 
+/** An origin as browsers send it, or a pattern with a leading `*.` label and/or a `:*` port. */
+const ORIGIN_PATTERN = /^[a-z][a-z0-9+.-]*:\/\/(\*\.)?[a-z0-9-]+(\.[a-z0-9-]+)*(:(\d{1,5}|\*))?$/i;
+
+function allowedOrigins(value: unknown): OriginPolicy | undefined {
+  if (value === '*') return undefined;
+  if (typeof value === 'function') return value as OriginPolicy;
+  if (!Array.isArray(value)) fail('allowedOrigins', "'*', an array of origins or a function", value);
+  for (const origin of value as unknown[]) {
+    if (typeof origin !== 'string' || (origin !== 'null' && !ORIGIN_PATTERN.test(origin))) {
+      fail('allowedOrigins', 'a list of origins like "https://a.example" or "https://*.example.com"', origin);
+    }
+  }
+  return originMatcher(value as string[]);
+}
+
+/** A policy from a list of origins and patterns; comparisons ignore case. */
+export function originMatcher(list: readonly string[]): OriginPolicy {
+  const exact = new Set<string>();
+  const patterns: RegExp[] = [];
+  for (const entry of list) {
+    const lower = entry.toLowerCase();
+    if (!lower.includes('*')) {
+      exact.add(lower);
+      continue;
+    }
+    const source = lower
+      .replace(/[.+?^${}()|[\]\\]/g, '\\$&')
+      .replace(/^([^:]+:\/\/)\*\\\./, '$1[a-z0-9-]+(?:\\.[a-z0-9-]+)*\\.')
+      .replace(/:\*$/, '(?::\\d{1,5})?');
+    patterns.push(new RegExp(`^${source}$`));
+  }
+  return (origin) => {
+    const lower = origin.toLowerCase();
+    return exact.has(lower) || patterns.some((pattern) => pattern.test(lower));
+  };
+}
+
+function sessionBinding(value: unknown): SessionBinding {
+  if (value !== false && value !== 'address' && value !== 'cookie') {
+    fail('sessionBinding', "false, 'address' or 'cookie'", value);
+  }
+  return value;
+}
+
 function transports(value: unknown, websocket: boolean): ReadonlySet<TransportName> {
   if (!Array.isArray(value)) fail('transports', 'an array of transport names', value);
   const known = new Set<string>(TRANSPORT_NAMES);
@@ -217,10 +330,7 @@ export function resolveOptions(options: Options = {}): ResolvedOptions {
   }
   const merged = { ...DEFAULTS, ...stripUndefined(options) };
   const websocket = boolean('websocket', merged.websocket);
-  const checkOrigin = merged.checkOrigin;
-  if (checkOrigin !== undefined && typeof checkOrigin !== 'function') {
-    fail('checkOrigin', 'a function', checkOrigin);
-  }
+  const maxQueuedBytes = integer('maxQueuedBytes', merged.maxQueuedBytes, 1, 2 ** 31);
   if (typeof merged.origin !== 'string' || /[\r\n]/.test(merged.origin)) {
     fail('origin', 'a string without line breaks', merged.origin);
   }
@@ -242,10 +352,15 @@ export function resolveOptions(options: Options = {}): ResolvedOptions {
     disconnectDelay: integer('disconnectDelay', merged.disconnectDelay, 1, MAX_DELAY),
     responseLimit: integer('responseLimit', merged.responseLimit, 1, 2 ** 31),
     maxMessageSize: integer('maxMessageSize', merged.maxMessageSize, 1, 2 ** 31),
+    maxQueuedBytes,
+    highWaterMark: integer('highWaterMark', merged.highWaterMark, 0, maxQueuedBytes),
+    websocketPingInterval: integer('websocketPingInterval', merged.websocketPingInterval, 0, MAX_DELAY),
+    websocketPingTimeout: integer('websocketPingTimeout', merged.websocketPingTimeout, 1, MAX_DELAY),
     websocketOptions: wsOptions as WebsocketOptions,
     websocketWriteTimeout: integer('websocketWriteTimeout', merged.websocketWriteTimeout, 0, MAX_DELAY),
     origin: merged.origin,
-    checkOrigin,
+    allowedOrigins: allowedOrigins(merged.allowedOrigins),
+    sessionBinding: sessionBinding(merged.sessionBinding),
     transports: transports(merged.transports, websocket),
   };
 }

@@ -24,4 +24,10 @@ export interface Receiver {
   writeRaw(message: string): void;
   /** Ends the connection; websockets close with `code` and `reason`. */
   end(code: number, reason: string): void;
+  /** Bytes written to this receiver that have not reached the network yet. */
+  readonly bufferedAmount: number;
+  /** Calls `callback` once the receiver's buffer has been written out. */
+  onDrain(callback: () => void): void;
+  /** Drops the connection and whatever it still buffers (no close handshake). */
+  abort(): void;
 }

@@ -27,32 +27,50 @@ export class Registry {
   readonly sessions = new Map<string, Session>();
   readonly #byUrlId = new Map<string, Session>();
   readonly #urlIds = new WeakMap<Session, string>();
+  /** The binding key of each HTTP session (with `sessionBinding`). */
+  readonly #bindings = new WeakMap<Session, string>();
   readonly #context: SessionContext;
 
   constructor(
-    timers: { heartbeatDelay: number; disconnectDelay: number },
+    limits: Pick<SessionContext, 'heartbeatDelay' | 'disconnectDelay' | 'maxQueuedBytes' | 'highWaterMark'>,
     onOpen: (session: Session) => void,
   ) {
     this.#context = {
-      heartbeatDelay: timers.heartbeatDelay,
-      disconnectDelay: timers.disconnectDelay,
+      heartbeatDelay: limits.heartbeatDelay,
+      disconnectDelay: limits.disconnectDelay,
+      maxQueuedBytes: limits.maxQueuedBytes,
+      highWaterMark: limits.highWaterMark,
       opened: onOpen,
       ended: (session) => this.#forget(session),
     };
   }
 
-  /** The HTTP session behind a URL session id, if any. */
-  find(urlId: string): Session | undefined {
-    return this.#byUrlId.get(urlId);
+  /**
+   * The HTTP session behind a URL session id, if any and if `key` (see
+   * `bindingKey`) is the one it was bound to.
+   */
+  find(urlId: string, key?: string): Session | undefined {
+    const session = this.#byUrlId.get(urlId);
+    if (session && key !== undefined && this.#bindings.get(session) !== key) return undefined;
+    return session;
   }
 
-  /** Attaches an HTTP receiver to the session `urlId`, creating it when new. */
-  receive(urlId: string, req: IncomingMessage, receiver: Receiver): Session {
+  /** Whether a request with binding `key` may use the URL id: a new one, or its own session's. */
+  admits(urlId: string, key: string | undefined): boolean {
+    return !this.#byUrlId.has(urlId) || this.find(urlId, key) !== undefined;
+  }
+
+  /**
+   * Attaches an HTTP receiver to the session `urlId`, creating it (bound to
+   * `key`) when new. The caller checked {@link admits}.
+   */
+  receive(urlId: string, req: IncomingMessage, receiver: Receiver, key?: string): Session {
     let session = this.#byUrlId.get(urlId);
     if (!session) {
       session = new Session(this.#context, describeRequest(req), receiver.transport);
       this.#byUrlId.set(urlId, session);
       this.#urlIds.set(session, urlId);
+      if (key !== undefined) this.#bindings.set(session, key);
       this.sessions.set(session.id, session);
     }
     session.attach(receiver);

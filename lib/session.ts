@@ -9,7 +9,7 @@ import { EventEmitter } from 'node:events';
 import type { IncomingMessage } from 'node:http';
 import { randomUUID } from 'node:crypto';
 import createDebug from 'debug';
-import { SessionNotOpenError } from './errors';
+import { SessionNotOpenError, type SockJSError } from './errors';
 import { HEARTBEAT_FRAME, OPEN_FRAME, closeFrame, messageFrame } from './framing';
 import type { Receiver, SessionTransport } from './receiver';
 
@@ -36,11 +36,17 @@ const ANOTHER_CONNECTION = closeFrame(2010, 'Another connection still open');
 export const INTERRUPTED = { code: 1002, reason: 'Connection interrupted' } as const;
 /** Code and reason when no receiving connection came back in time. */
 export const TIMED_OUT = { code: 1006, reason: 'Session timed out' } as const;
+/** Code and reason when more than `maxQueuedBytes` wait for the client. */
+export const QUEUE_OVERFLOW = { code: 1008, reason: 'Queue limit exceeded' } as const;
+/** Code and reason when more than `maxQueuedBytes` of messages wait unread in the `recv()` inbox. */
+export const INBOX_OVERFLOW = { code: 1008, reason: 'Inbox limit exceeded' } as const;
 
 /** Timers and hooks a session gets from its registry. @internal */
 export interface SessionContext {
   readonly heartbeatDelay: number;
   readonly disconnectDelay: number;
+  readonly maxQueuedBytes: number;
+  readonly highWaterMark: number;
   /** The session sent its open frame. */
   opened(session: Session): void;
   /** The session is over and must be forgotten. */
@@ -58,6 +64,10 @@ export interface SessionEvents {
   data: [message: string];
   /** The session closed; emitted exactly once. */
   close: [code: number, reason: string];
+  /** What was buffered for the client fell back to `highWaterMark` after `send()` returned `false`. */
+  drain: [];
+  /** The connection under the session failed; emitted only while an `'error'` listener exists. */
+  error: [error: SockJSError];
 }
 
 /**
@@ -74,13 +84,19 @@ export class Session extends EventEmitter<SessionEvents> {
   #transport: SessionTransport;
   #receiver: Receiver | undefined;
   #queue: string[] = [];
+  /** UTF-8 bytes of the messages in `#queue`. */
+  #queuedBytes = 0;
   #flushScheduled = false;
+  #needDrain = false;
+  /** The receiver whose `'drain'` this session waits for, if any. */
+  #drainWatched: Receiver | undefined;
   #closeFrame: string | undefined;
   #closeCode = 0;
   #closeReason = '';
   #heartbeat: NodeJS.Timeout | undefined;
   #disconnect: NodeJS.Timeout | undefined;
   #inbox: string[] | undefined;
+  #inboxBytes = 0;
   #waiters: Waiter[] = [];
   readonly #context: SessionContext;
 
@@ -103,25 +119,94 @@ export class Session extends EventEmitter<SessionEvents> {
   }
 
   /**
+   * Bytes waiting for the client: messages queued in the session plus what
+   * the transport has not written to the network (for websockets, `ws`'s
+   * `bufferedAmount`).
+   */
+  get bufferedAmount(): number {
+    return this.#queuedBytes + (this.#receiver?.bufferedAmount ?? 0);
+  }
+
+  /**
    * Queues `message` for the client. Messages sent in one tick go out in one
-   * frame. Returns `false` (and sends nothing) once the session is not open.
+   * frame. Returns `false` when the session is not open (nothing is sent), and
+   * when {@link bufferedAmount} is above `highWaterMark` (the message is
+   * queued; wait for `'drain'` before sending more). A message that would take
+   * the buffered bytes past `maxQueuedBytes` is dropped and closes the session
+   * with `1008 "Queue limit exceeded"`.
    */
   send(message: string): boolean {
     if (typeof message !== 'string') {
       throw new TypeError(`sockjs: session.send() takes a string, got ${typeof message}`);
     }
     if (this.#state !== 'open') return false;
+    const size = Buffer.byteLength(message);
+    if (!this.#admit(size)) return false;
     const receiver = this.#receiver;
     if (receiver?.raw) {
       receiver.writeRaw(message);
-      return true;
+    } else {
+      this.#queue.push(message);
+      this.#queuedBytes += size;
+      if (!this.#flushScheduled) {
+        this.#flushScheduled = true;
+        process.nextTick(() => this.#flush());
+      }
     }
-    this.#queue.push(message);
-    if (!this.#flushScheduled) {
-      this.#flushScheduled = true;
-      process.nextTick(() => this.#flush());
+    return this.#belowHighWaterMark();
+  }
+
+  /** Whether `size` more bytes fit under `maxQueuedBytes`; closes the session when not. */
+  #admit(size: number): boolean {
+    if (this.bufferedAmount + size <= this.#context.maxQueuedBytes) return true;
+    this.#overflow();
+    return false;
+  }
+
+  /** `false` (and a `'drain'` to come) while more than `highWaterMark` bytes are buffered. */
+  #belowHighWaterMark(): boolean {
+    if (this.bufferedAmount <= this.#context.highWaterMark) return true;
+    this.#needDrain = true;
+    this.#watchDrain();
+    return false;
+  }
+
+  #watchDrain(): void {
+    const receiver = this.#receiver;
+    if (!receiver || this.#drainWatched === receiver) return;
+    this.#drainWatched = receiver;
+    receiver.onDrain(() => {
+      if (this.#drainWatched === receiver) this.#drainWatched = undefined;
+      this.#checkDrain();
+    });
+  }
+
+  #checkDrain(): void {
+    if (!this.#needDrain || this.#state !== 'open') return;
+    if (this.bufferedAmount > this.#context.highWaterMark) {
+      this.#watchDrain();
+      return;
     }
-    return true;
+    this.#needDrain = false;
+    this.emit('drain');
+  }
+
+  /** The outgoing limit was passed: drop every buffer, close, and cut the connection off. */
+  #overflow(): void {
+    debug('%s %s', this.id, QUEUE_OVERFLOW.reason);
+    this.#queue = [];
+    this.#queuedBytes = 0;
+    this.#beginClose(QUEUE_OVERFLOW.code, QUEUE_OVERFLOW.reason);
+    const receiver = this.#receiver;
+    this.#release();
+    receiver?.abort();
+    if (this.#state !== 'closed') this.#startDisconnectTimer();
+  }
+
+  /** Emits `error` when someone listens for it; never throws for want of a listener. @internal */
+  fail(error: SockJSError): void {
+    debug('%s error: %s', this.id, error.message);
+    if (this.listenerCount('error') > 0) this.emit('error', error);
   }
 
   /**
@@ -139,10 +224,15 @@ export class Session extends EventEmitter<SessionEvents> {
       throw new TypeError('sockjs: close reason must be a string of at most 123 bytes');
     }
     if (this.#state === 'closing' || this.#state === 'closed') return false;
+    this.#closeWith(code, reason);
+    return true;
+  }
+
+  /** Starts the close: the close frame follows what is queued. */
+  #closeWith(code: number, reason: string): void {
     this.#beginClose(code, reason);
     this.#flush();
     if (!this.#receiver && !this.#disconnect) this.#startDisconnectTimer();
-    return true;
   }
 
   /**
@@ -154,7 +244,10 @@ export class Session extends EventEmitter<SessionEvents> {
   recv(): Promise<string> {
     this.#inbox ??= [];
     const next = this.#inbox.shift();
-    if (next !== undefined) return Promise.resolve(next);
+    if (next !== undefined) {
+      this.#inboxBytes -= Buffer.byteLength(next);
+      return Promise.resolve(next);
+    }
     if (this.#state !== 'open' && this.#state !== 'opening') {
       return Promise.reject(new SessionNotOpenError());
     }
@@ -238,9 +331,12 @@ export class Session extends EventEmitter<SessionEvents> {
   sendFramed(message: string, frame: string): boolean {
     const receiver = this.#receiver;
     if (this.#state !== 'open' || !receiver || receiver.raw || this.#queue.length > 0) {
-      return this.send(message);
+      this.send(message);
+      return this.#state === 'open';
     }
+    if (!this.#admit(frame.length)) return false;
     this.#write(frame);
+    this.#belowHighWaterMark();
     return true;
   }
 
@@ -263,6 +359,7 @@ export class Session extends EventEmitter<SessionEvents> {
       if (this.#queue.length > 0) {
         const frame = messageFrame(this.#queue);
         this.#queue = [];
+        this.#queuedBytes = 0;
         this.#write(frame);
         continue;
       }
@@ -273,8 +370,9 @@ export class Session extends EventEmitter<SessionEvents> {
         receiver.end(this.#closeCode, this.#closeReason);
         if (this.#state !== 'closed') this.#startDisconnectTimer();
       }
-      return;
+      break;
     }
+    if (this.#needDrain) this.#checkDrain();
   }
 
   /** Writes a frame to the attached receiver; lets go of it when it is done. */
@@ -308,6 +406,7 @@ export class Session extends EventEmitter<SessionEvents> {
 
   #release(): void {
     this.#receiver = undefined;
+    this.#drainWatched = undefined;
     if (this.#heartbeat) {
       clearInterval(this.#heartbeat);
       this.#heartbeat = undefined;
@@ -336,8 +435,16 @@ export class Session extends EventEmitter<SessionEvents> {
     for (const message of messages) {
       if (this.#state !== 'open') return;
       const waiter = this.#waiters.shift();
-      if (waiter) waiter.resolve(message);
-      else this.#inbox?.push(message);
+      if (waiter) {
+        waiter.resolve(message);
+      } else if (this.#inbox) {
+        this.#inbox.push(message);
+        this.#inboxBytes += Buffer.byteLength(message);
+        if (this.#inboxBytes > this.#context.maxQueuedBytes) {
+          this.#closeWith(INBOX_OVERFLOW.code, INBOX_OVERFLOW.reason);
+          return;
+        }
+      }
       this.emit('data', message);
     }
   }

@@ -6,7 +6,7 @@ import express from 'express';
 import http, { type IncomingMessage, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import WebSocket from 'ws';
-import { sockjs, type Options, type SockJSHandler } from '../lib';
+import { sockjs, type Options, type Session, type SockJSHandler } from '../lib';
 
 export interface Running {
   /** `http://127.0.0.1:<port>` */
@@ -35,6 +35,30 @@ export async function listen(handlers: Record<string, SockJSHandler>, app = expr
       server.closeAllConnections();
       await new Promise<void>((resolve) => server.close(() => resolve()));
     },
+  };
+}
+
+/** A handler mounted at `/s` on a fresh server, and the sessions it opens. */
+export interface Endpoint {
+  readonly server: Running;
+  readonly handler: SockJSHandler;
+  /** `http://127.0.0.1:<port>` */
+  readonly base: string;
+  /** `http://127.0.0.1:<port>/s` */
+  readonly url: string;
+  /** The next session the handler opens. */
+  nextSession(): Promise<Session>;
+}
+
+/** Mounts `handler` at `/s` with {@link listen}; the caller closes `endpoint.server`. */
+export async function mountAtS(handler: SockJSHandler): Promise<Endpoint> {
+  const server = await listen({ '/s': handler });
+  return {
+    server,
+    handler,
+    base: server.base,
+    url: `${server.base}/s`,
+    nextSession: () => new Promise((resolve) => handler.once('connection', resolve)),
   };
 }
 
@@ -116,6 +140,21 @@ export function stream(
     });
     if (options.body !== undefined) req.write(options.body);
     req.end();
+  });
+}
+
+/** A POST with no keep-alive (from `localAddress` when given); resolves with status and body. */
+export function post(url: string, body?: string, localAddress?: string): Promise<{ status: number; body: string }> {
+  return new Promise((resolve, reject) => {
+    const req = http.request(url, { method: 'POST', agent: false, localAddress });
+    req.on('error', reject);
+    req.on('response', (res) => {
+      let text = '';
+      res.setEncoding('utf8');
+      res.on('data', (chunk: string) => (text += chunk));
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, body: text }));
+    });
+    req.end(body);
   });
 }
 

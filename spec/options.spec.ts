@@ -35,19 +35,26 @@ describe('options', () => {
         disconnectDelay: 5_000,
         responseLimit: 131_072,
         maxMessageSize: 1_048_576,
+        maxQueuedBytes: 4_194_304,
+        highWaterMark: 65_536,
         websocketOptions: {},
+        websocketPingInterval: 25_000,
+        websocketPingTimeout: 10_000,
         websocketWriteTimeout: 0,
         origin: '',
-        checkOrigin: undefined,
+        allowedOrigins: undefined,
+        sessionBinding: false,
         transports: new Set(TRANSPORT_NAMES),
       });
     });
 
     it('resolves to the DEFAULTS literal, field by field', () => {
       const resolved = resolveOptions({});
-      const { transports, jsessionid, ...rest } = DEFAULTS;
+      const { transports, jsessionid, allowedOrigins, ...rest } = DEFAULTS;
       expect(resolved).toMatchObject(rest);
       expect(resolved.jsessionid).toBe(jsessionid);
+      expect(allowedOrigins).toBe('*');
+      expect(resolved.allowedOrigins).toBeUndefined();
       expect([...resolved.transports]).toEqual([...transports]);
     });
 
@@ -63,17 +70,22 @@ describe('options', () => {
     });
 
     it('keeps the values it is given', () => {
-      const checkOrigin = (): boolean => true;
+      const allowedOrigins = (): boolean => true;
       const given = {
         heartbeatDelay: 10,
         disconnectDelay: 20,
         responseLimit: 4096,
         maxMessageSize: 64,
+        maxQueuedBytes: 1000,
+        highWaterMark: 0,
+        websocketPingInterval: 0,
+        websocketPingTimeout: 7,
+        sessionBinding: 'cookie' as const,
         websocketWriteTimeout: 5,
         rawWebsocket: true,
         sockjsUrl: '/sockjs.js',
         origin: 'https://example.com',
-        checkOrigin,
+        allowedOrigins,
         websocketOptions: { perMessageDeflate: false },
       };
       const resolved = resolveOptions({ ...given, transports: ['xhr-polling', 'websocket'] });
@@ -116,6 +128,25 @@ describe('options', () => {
       },
     );
 
+    it('turns an origin list into a policy: exact origins, wildcard labels and ports, case-insensitive', () => {
+      const policy = resolveOptions({
+        allowedOrigins: ['https://a.example', 'https://*.example.com', 'http://localhost:*', 'null'],
+      }).allowedOrigins;
+      if (!policy) throw new Error('expected a policy');
+      const req = {} as IncomingMessage;
+      for (const origin of ['https://a.example', 'HTTPS://A.example', 'https://x.example.com', 'https://x.y.example.com', 'http://localhost', 'http://localhost:3000', 'null']) {
+        expect([origin, policy(origin, req)]).toEqual([origin, true]);
+      }
+      for (const origin of ['https://b.a.example', 'https://example.com', 'https://evilexample.com', 'http://x.example.com', 'https://x.example.com:8443', 'http://localhost.evil', 'https://a.example.evil']) {
+        expect([origin, policy(origin, req)]).toEqual([origin, false]);
+      }
+    });
+
+    it('keeps a policy function as given', () => {
+      const policy = (origin: string): boolean => origin.endsWith('.test');
+      expect(resolveOptions({ allowedOrigins: policy }).allowedOrigins).toBe(policy);
+    });
+
     it('accepts a websocketWriteTimeout of 0 (never time out)', () => {
       expect(resolveOptions({ websocketWriteTimeout: 0 }).websocketWriteTimeout).toBe(0);
     });
@@ -149,7 +180,21 @@ describe('options', () => {
       ['sockjsUrl', 'is a relative path', { sockjsUrl: 'sockjs.js' }],
       ['origin', 'is not a string', { origin: 5 }],
       ['origin', 'holds a line break', { origin: 'https://a.example\r\nX-Evil: 1' }],
-      ['checkOrigin', 'is not a function', { checkOrigin: true }],
+      ['checkOrigin', 'is an unknown option (allowedOrigins replaced it)', { checkOrigin: () => true }],
+      ['allowedOrigins', 'is true', { allowedOrigins: true }],
+      ['allowedOrigins', 'is a single origin, not a list', { allowedOrigins: 'https://a.example' }],
+      ['allowedOrigins', 'lists a URL with a path', { allowedOrigins: ['https://a.example/'] }],
+      ['allowedOrigins', 'lists a bare host', { allowedOrigins: ['a.example'] }],
+      ['allowedOrigins', 'lists a wildcard inside a label', { allowedOrigins: ['https://a*.example'] }],
+      ['allowedOrigins', 'lists a non-string', { allowedOrigins: [1] }],
+      ['maxQueuedBytes', 'is zero', { maxQueuedBytes: 0 }],
+      ['maxQueuedBytes', 'is not an integer', { maxQueuedBytes: 1.5 }],
+      ['highWaterMark', 'is negative', { highWaterMark: -1 }],
+      ['highWaterMark', 'is over maxQueuedBytes', { highWaterMark: 11, maxQueuedBytes: 10 }],
+      ['websocketPingInterval', 'is negative', { websocketPingInterval: -1 }],
+      ['websocketPingTimeout', 'is zero', { websocketPingTimeout: 0 }],
+      ['sessionBinding', 'is true', { sessionBinding: true }],
+      ['sessionBinding', 'names an unknown binding', { sessionBinding: 'ip' }],
       ['transports', 'is not an array', { transports: 'websocket' }],
       ['transports', 'names an unknown transport', { transports: ['websocket', 'long-polling'] }],
       ['transports', 'holds a non-string', { transports: [1] }],

@@ -3,9 +3,8 @@
  * async iteration) and the handler API (sessions, broadcast, close), over
  * websockets and xhr-polling against a real server.
  */
-import http from 'node:http';
 import { Session, SessionNotOpenError, sockjs, type Options, type SockJSHandler } from '../lib';
-import { echo, listen, sessionPath, sleep, stream, terminateClients, wsConnect, type Running, type WsClient } from './helpers';
+import { echo, listen, post, sessionPath, sleep, stream, terminateClients, wsConnect, type Running, type WsClient } from './helpers';
 
 const running: Running[] = [];
 
@@ -26,21 +25,6 @@ async function start(handler: SockJSHandler): Promise<{ server: Running; session
 /** A websocket to `path` on `server` (a fresh echo session by default). */
 function connect(server: Running, path = `/echo${sessionPath()}/websocket`): Promise<WsClient> {
   return wsConnect(`ws://127.0.0.1:${server.port}${path}`);
-}
-
-/** A POST with no keep-alive; resolves with status and body. */
-function post(url: string, body?: string): Promise<{ status: number; body: string }> {
-  return new Promise((resolve, reject) => {
-    const req = http.request(url, { method: 'POST', agent: false });
-    req.on('error', reject);
-    req.on('response', (res) => {
-      let text = '';
-      res.setEncoding('utf8');
-      res.on('data', (chunk: string) => (text += chunk));
-      res.on('end', () => resolve({ status: res.statusCode ?? 0, body: text }));
-    });
-    req.end(body);
-  });
 }
 
 /** Waits until `predicate` holds, checking every few milliseconds. */

@@ -72,4 +72,16 @@ export class HttpReceiver implements Receiver {
   end(): void {
     if (!this.#res.writableEnded) this.#res.end();
   }
+
+  get bufferedAmount(): number {
+    return this.#res.writableLength;
+  }
+
+  onDrain(callback: () => void): void {
+    this.#res.once('drain', callback);
+  }
+
+  abort(): void {
+    this.#res.destroy();
+  }
 }

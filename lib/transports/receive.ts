@@ -5,6 +5,8 @@
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { noCache, sendText } from '../http';
+import { bindingKey } from '../binding';
+import type { SessionBinding } from '../options';
 import type { Registry } from '../registry';
 import { HttpReceiver, type HttpReceiverFormat } from './http-receiver';
 
@@ -24,6 +26,7 @@ export function readCallback(req: IncomingMessage): { callback: string } | { err
 export interface ReceiveContext {
   readonly registry: Registry;
   readonly responseLimit: number;
+  readonly sessionBinding: SessionBinding;
 }
 
 /** A route handler for one receiving transport. `sessionId` comes from the path. */
@@ -39,8 +42,13 @@ export function receive(format: HttpReceiverFormat, needsCallback: boolean, cont
       callback = checked.callback;
     }
     noCache(res);
+    const key = bindingKey(context.sessionBinding, req, res);
+    if (!context.registry.admits(sessionId, key)) {
+      sendText(res, 404, 'Not found.');
+      return;
+    }
     const receiver = new HttpReceiver(res, format, callback, context.responseLimit);
-    const session = context.registry.receive(sessionId, req, receiver);
+    const session = context.registry.receive(sessionId, req, receiver, key);
     res.once('close', () => session.detach(receiver, !res.writableEnded));
   };
 }

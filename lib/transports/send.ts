@@ -6,11 +6,14 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { parseMessages } from '../framing';
 import { noCache, readBody, sendText } from '../http';
+import { bindingKey } from '../binding';
+import type { SessionBinding } from '../options';
 import type { Registry } from '../registry';
 
 export interface SendContext {
   readonly registry: Registry;
   readonly maxMessageSize: number;
+  readonly sessionBinding: SessionBinding;
 }
 
 /** How a sending transport finds the payload in a body and answers success. */
@@ -42,7 +45,7 @@ const jsonpSendFormat: SendFormat = {
 function sender(format: SendFormat, context: SendContext) {
   return async function sendRoute(req: IncomingMessage, res: ServerResponse, sessionId: string): Promise<void> {
     noCache(res);
-    const session = context.registry.find(sessionId);
+    const session = context.registry.find(sessionId, bindingKey(context.sessionBinding, req, res));
     if (!session || session.state !== 'open') {
       sendText(res, 404, 'Not found.');
       return;

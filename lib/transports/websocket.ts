@@ -7,12 +7,22 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Duplex } from 'node:stream';
 import type { WebSocket, RawData } from 'ws';
 import createDebug from 'debug';
+import { TransportError } from '../errors';
 import { parseMessages } from '../framing';
 import { sendText } from '../http';
 import type { Receiver, SessionTransport } from '../receiver';
 import type { Session } from '../session';
 
 const debug = createDebug('sockjs:websocket');
+
+/** How often to ping, and how long a pong may take. */
+export interface PingOptions {
+  readonly interval: number;
+  readonly timeout: number;
+}
+
+/** Code and reason of a session whose websocket did not answer a ping in time. */
+export const PING_TIMEOUT = { code: 1006, reason: 'Ping timeout' } as const;
 
 /** Close codes `ws` lets a server send. */
 function isSendableCode(code: number): boolean {
@@ -26,14 +36,31 @@ export class WebsocketReceiver implements Receiver {
   readonly #ws: WebSocket;
   readonly #socket: Duplex;
   readonly #writeTimeout: number;
+  readonly #ping: PingOptions;
   #stalled: NodeJS.Timeout | undefined;
+  #pinger: NodeJS.Timeout | undefined;
+  #pongDue: NodeJS.Timeout | undefined;
 
-  constructor(ws: WebSocket, socket: Duplex, raw: boolean, writeTimeout: number) {
+  constructor(ws: WebSocket, socket: Duplex, raw: boolean, writeTimeout: number, ping: PingOptions) {
     this.#ws = ws;
     this.#socket = socket;
     this.raw = raw;
     this.transport = raw ? 'raw-websocket' : 'websocket';
     this.#writeTimeout = writeTimeout;
+    this.#ping = ping;
+  }
+
+  get bufferedAmount(): number {
+    return this.#ws.bufferedAmount;
+  }
+
+  onDrain(callback: () => void): void {
+    this.#socket.once('drain', callback);
+  }
+
+  abort(): void {
+    this.#stopTimers();
+    this.#ws.terminate();
   }
 
   write(frame: string): boolean {
@@ -46,7 +73,7 @@ export class WebsocketReceiver implements Receiver {
   }
 
   end(code: number, reason: string): void {
-    this.#clearStall();
+    this.#stopTimers();
     if (this.raw && isSendableCode(code)) this.#ws.close(code, reason);
     else this.#ws.close(1000);
   }
@@ -74,11 +101,43 @@ export class WebsocketReceiver implements Receiver {
       }
       session.deliver(messages);
     });
-    ws.on('error', (error: Error) => debug('websocket error: %s', error.message));
+    ws.on('error', (error: Error) => {
+      debug('websocket error: %s', error.message);
+      session.fail(new TransportError(error));
+    });
     ws.on('close', (code: number, reason: Buffer) => {
-      this.#clearStall();
+      this.#stopTimers();
       session.end(code, reason.toString());
     });
+    if (this.#ping.interval > 0) this.#startPinging(session);
+  }
+
+  /** Pings every interval; a pong not back within the timeout cuts the websocket off. */
+  #startPinging(session: Session): void {
+    const ws = this.#ws;
+    ws.on('pong', () => {
+      clearTimeout(this.#pongDue);
+      this.#pongDue = undefined;
+    });
+    this.#pinger = setInterval(() => {
+      if (this.#pongDue !== undefined || ws.readyState !== ws.OPEN) return;
+      ws.ping();
+      this.#pongDue = setTimeout(() => {
+        debug('no pong within %d ms', this.#ping.timeout);
+        session.end(PING_TIMEOUT.code, PING_TIMEOUT.reason);
+        this.abort();
+      }, this.#ping.timeout);
+      this.#pongDue.unref();
+    }, this.#ping.interval);
+    this.#pinger.unref();
+  }
+
+  #stopTimers(): void {
+    this.#clearStall();
+    clearInterval(this.#pinger);
+    clearTimeout(this.#pongDue);
+    this.#pinger = undefined;
+    this.#pongDue = undefined;
   }
 
   #send(data: string): boolean {

@@ -1,0 +1,25 @@
+/**
+ * A server for the `handler.close()` spec: prints `port <n>`, then on the line
+ * `close` from stdin prints `sessions <n>`, calls `handler.close()` and
+ * `server.close()`, and is then expected to exit by itself (no process.exit).
+ */
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
+import express from 'express';
+import { sockjs } from '../../lib';
+
+const handler = sockjs({ heartbeatDelay: 1000 }, (session) => session.on('data', (m) => session.send(m)));
+const app = express();
+app.use('/s', handler);
+const server = http.createServer(app);
+handler.attach(server);
+server.listen(0, '127.0.0.1', () => console.log(`port ${(server.address() as AddressInfo).port}`));
+
+process.stdin.setEncoding('utf8');
+process.stdin.on('data', (text: string) => {
+  if (!text.includes('close')) return;
+  process.stdin.destroy();
+  console.log(`sessions ${handler.sessions.size}`);
+  void handler.close().then(() => console.log(`handler closed, sessions ${handler.sessions.size}`));
+  server.close(() => console.log('server closed'));
+});
