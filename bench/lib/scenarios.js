@@ -7,8 +7,11 @@ const { websocketEcho, xhrStreamingEcho, xhrPollingEcho, idleWebsocket } = requi
 const { Recorder, percentile, sleep, now } = require('./stats');
 
 const ALL = ['ours', 'sockjs-node', 'bare-ws'];
-/** The HTTP transports: the SockJS servers, and Node's HTTP stack alone for scale. */
-const HTTP = ['ours', 'sockjs-node', 'http-floor'];
+/**
+ * The HTTP transports: the SockJS servers (ours also inside an Express app,
+ * whose own cost per request shows there), and Node's HTTP stack alone for scale.
+ */
+const HTTP = ['ours', 'ours-express', 'sockjs-node', 'http-floor'];
 
 /** Opens `count` clients, `concurrency` handshakes at a time. */
 async function openMany(count, concurrency, open) {

@@ -4,7 +4,8 @@ const { fork } = require('node:child_process');
 const path = require('node:path');
 
 const SERVERS = {
-  ours: { label: 'sockjs-express', file: 'ours.js' },
+  ours: { label: 'sockjs-express (in Connect)', file: 'ours.js' },
+  'ours-express': { label: 'sockjs-express (in Express)', file: 'ours.js', args: ['--express'] },
   'sockjs-node': { label: 'sockjs-node 0.3.24', file: 'sockjs-node.js' },
   'bare-ws': { label: 'bare ws', file: 'bare-ws.js' },
   'http-floor': { label: 'node:http floor (no SockJS headers)', file: 'http-floor.js' },
@@ -19,7 +20,7 @@ class ServerProcess {
   static start(name, options = {}) {
     const execArgv = ['--expose-gc'];
     if (options.profileDir) execArgv.push('--cpu-prof', `--cpu-prof-dir=${options.profileDir}`);
-    const child = fork(path.join(__dirname, '..', 'servers', SERVERS[name].file), [], {
+    const child = fork(path.join(__dirname, '..', 'servers', SERVERS[name].file), SERVERS[name].args ?? [], {
       execArgv,
       stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
     });
