@@ -24,7 +24,7 @@ import type { Session } from './session';
 import { receive } from './transports/receive';
 import { jsonpSend, xhrSend } from './transports/send';
 import { SESSION_ROUTES, sessionIdOf, sessionRoutePath, type SessionRoute } from './transports/table';
-import { WebsocketReceiver, refusePlainRequest } from './transports/websocket';
+import { WebsocketReceiver, refusePlainRequest, websocketPings } from './transports/websocket';
 import { abortUpgrade, listenForUpgrades, type WebsocketPath } from './upgrade';
 
 const debug = createDebug('sockjs:handler');
@@ -105,6 +105,7 @@ export function sockjs(options?: Options | SessionHandler, onSession?: SessionHa
     maxPayload: opts.maxMessageSize,
   });
   const websockets = new Set<WebSocket>();
+  const pings = websocketPings(opts.websocketPingInterval, opts.websocketPingTimeout);
   /** The servers this handler listens for upgrades on, with the function that stops it. */
   const attached = new Map<Server, () => void>();
   let closed = false;
@@ -148,10 +149,7 @@ export function sockjs(options?: Options | SessionHandler, onSession?: SessionHa
         return;
       }
       track(ws);
-      const receiver = new WebsocketReceiver(ws, socket, path.raw, opts.websocketWriteTimeout, {
-        interval: opts.websocketPingInterval,
-        timeout: opts.websocketPingTimeout,
-      });
+      const receiver = new WebsocketReceiver(ws, socket, path.raw, opts.websocketWriteTimeout, pings);
       const session = registry.connect(req, receiver);
       receiver.bind(session);
     });

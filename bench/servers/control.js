@@ -23,11 +23,16 @@ function collect() {
 /**
  * @param {import('node:http').Server} server listening (or about to)
  * @param {(message: string) => number} broadcast sends `message` to every connection
+ * @param {(port: number) => Promise<void>} [prepare] runs before the server reports ready
  */
-function serve(server, broadcast) {
+function serve(server, broadcast, prepare = async () => {}) {
   server.on('connection', () => connections++);
   server.on('request', () => requests++);
-  server.listen(0, '127.0.0.1', () => process.send({ type: 'ready', port: server.address().port }));
+  server.listen(0, '127.0.0.1', async () => {
+    const { port } = server.address();
+    await prepare(port);
+    process.send({ type: 'ready', port });
+  });
   process.on('message', (request) => {
     const reply = (body) => process.send({ id: request.id, ...body });
     switch (request.cmd) {

@@ -17,4 +17,9 @@ const app = process.argv.includes('--express') ? express() : connect();
 app.use('/echo', echo);
 const server = http.createServer(app);
 echo.attach(server);
-serve(server, (message) => echo.broadcast(message));
+// Connect does not tell a handler where it is mounted: one request does, before websockets come.
+serve(
+  server,
+  (message) => echo.broadcast(message),
+  async (port) => void (await fetch(`http://127.0.0.1:${port}/echo`)).text(),
+);
