@@ -4,6 +4,7 @@
  * websockets and xhr-polling against a real server.
  */
 import { Session, SessionNotOpenError, sockjs, type Options, type SockJSHandler } from '../lib';
+import * as framing from '../lib/framing';
 import { echo, listen, post, sessionPath, sleep, stream, terminateClients, wsConnect, type Running, type WsClient } from './helpers';
 
 const running: Running[] = [];
@@ -276,6 +277,20 @@ describe('handler', () => {
       expect(await ws.next()).toBe('a["to all"]');
       expect(await post(`${polling}/xhr`)).toEqual({ status: 200, body: 'a["to all"]\n' });
       expect(await post(`${closing}/xhr`)).toEqual({ status: 200, body: 'c[3000,"Go away!"]\n' });
+    });
+
+    it('encodes the frame once, however many sessions it reaches', async () => {
+      const { server, handler } = await start(echo());
+      const clients = [await connect(server), await connect(server), await connect(server)];
+      for (const client of clients) expect(await client.next()).toBe('o');
+      const encode = jest.spyOn(framing, 'messageFrame');
+      try {
+        expect(handler.broadcast('once')).toBe(3);
+        expect(encode).toHaveBeenCalledTimes(1);
+      } finally {
+        encode.mockRestore();
+      }
+      for (const client of clients) expect(await client.next()).toBe('a["once"]');
     });
   });
 
