@@ -88,6 +88,8 @@ export class Session extends EventEmitter<SessionEvents> {
   #queue: string[] = [];
   /** UTF-8 bytes of the messages in `#queue`. */
   #queuedBytes = 0;
+  /** Every message queued since the last frame is ASCII (see `messageFrame`). */
+  #queueAscii = true;
   #flushScheduled = false;
   #needDrain = false;
   /** The receiver whose `'drain'` this session waits for, if any. */
@@ -151,6 +153,8 @@ export class Session extends EventEmitter<SessionEvents> {
     } else {
       this.#queue.push(message);
       this.#queuedBytes += size;
+      // As many UTF-8 bytes as UTF-16 units only when every character is ASCII.
+      if (size !== message.length) this.#queueAscii = false;
       if (!this.#flushScheduled) {
         this.#flushScheduled = true;
         process.nextTick(() => this.#flush());
@@ -362,8 +366,9 @@ export class Session extends EventEmitter<SessionEvents> {
     this.#flushScheduled = false;
     while (this.#receiver) {
       if (this.#queue.length > 0) {
-        const frame = messageFrame(this.#queue);
+        const frame = messageFrame(this.#queue, this.#queueAscii);
         this.#queue = [];
+        this.#queueAscii = true;
         this.#queuedBytes = 0;
         this.#write(frame);
         continue;

@@ -124,6 +124,18 @@ describe('session', () => {
   });
 
   describe('#send', () => {
+    it('escapes unsafe characters in a frame that also carries ASCII, and in the frame after an ASCII one', async () => {
+      const { server } = await start(echo());
+      const client = await connect(server);
+      expect(await client.next()).toBe('o');
+      client.ws.send(JSON.stringify(['plain', 'x\u2028y']));
+      expect(await client.next()).toBe('a["plain","x\\u2028y"]');
+      client.ws.send(JSON.stringify(['plain']));
+      expect(await client.next()).toBe('a["plain"]');
+      client.ws.send(JSON.stringify(['\uffff']));
+      expect(await client.next()).toBe('a["\\uffff"]');
+    });
+
     it('returns true while open and false once closed', async () => {
       const { client, session } = await openSession();
       expect(session.send('a')).toBe(true);
