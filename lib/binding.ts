@@ -1,25 +1,36 @@
 /**
  * Session binding (`sessionBinding`): what ties the follow-up HTTP requests
- * of a session to its first one. The key is the remote address, or the raw
- * `JSESSIONID` cookie value (the request's, else the one this response sets).
+ * of a session to its first one. The key is the remote address, or the
+ * `JSESSIONID` cookie (the request's as cookie-parser read it, else the one
+ * this response sets).
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { SessionBinding } from './options';
 
-const JSESSIONID = /(?:^|;)\s*JSESSIONID=([^;]*)/;
+/** Cookies as cookie-parser leaves them on the request. */
+type ParsedRequest = IncomingMessage & { cookies?: Record<string, unknown> };
 
-function jsessionidOf(header: string | readonly string[] | number | undefined): string | undefined {
+/** The `JSESSIONID` value a response sets (the `jsessionid` option ran first), decoded. */
+function jsessionidSet(res: ServerResponse): string | undefined {
+  const header = res.getHeader('set-cookie');
   const values = typeof header === 'string' ? [header] : Array.isArray(header) ? header : [];
-  for (const value of values) {
-    const match = JSESSIONID.exec(value);
-    if (match) return match[1].trim();
+  const cookie = values.find((value) => value.startsWith('JSESSIONID='));
+  if (cookie === undefined) return undefined;
+  const raw = cookie.slice('JSESSIONID='.length).split(';', 1)[0];
+  try {
+    return decodeURIComponent(raw);
+  } catch {
+    return raw;
   }
-  return undefined;
 }
 
-/** The binding key of a request; `undefined` when sessions are not bound. */
+/**
+ * The binding key of a request; `undefined` when sessions are not bound.
+ * With `'cookie'` the request went through cookie-parser.
+ */
 export function bindingKey(binding: SessionBinding, req: IncomingMessage, res: ServerResponse): string | undefined {
   if (binding === false) return undefined;
   if (binding === 'address') return req.socket.remoteAddress ?? '';
-  return jsessionidOf(req.headers.cookie) ?? jsessionidOf(res.getHeader('set-cookie')) ?? '';
+  const sent = (req as ParsedRequest).cookies?.JSESSIONID;
+  return typeof sent === 'string' ? sent : (jsessionidSet(res) ?? '');
 }

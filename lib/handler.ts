@@ -242,9 +242,10 @@ function buildRouter(opts: ResolvedOptions, registry: Registry, isClosed: () => 
     });
   const jsessionid = opts.jsessionid;
   const cookies = cookieParser();
-  const sessionMiddleware: RequestHandler[] = jsessionid
-    ? [cookies, (req, res, next) => (jsessionid(req, res), next())]
-    : [];
+  const sessionMiddleware: RequestHandler[] = [
+    ...(jsessionid || opts.sessionBinding === 'cookie' ? [cookies] : []),
+    ...(jsessionid ? [(req: Request, res: Response, next: NextFunction) => (jsessionid(req, res), next())] : []),
+  ];
 
   route(/^\/$/).get(greeting).all(methodNotAllowed('GET'));
 

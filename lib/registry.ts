@@ -92,11 +92,15 @@ export class Registry {
       throw new TypeError(`sockjs: broadcast() takes a string, got ${typeof message}`);
     }
     let frame: string | undefined;
+    let frameBytes = 0;
     let count = 0;
     for (const session of this.sessions.values()) {
       if (session.state !== 'open') continue;
-      frame ??= messageFrame([message]);
-      if (session.sendFramed(message, frame)) count++;
+      if (frame === undefined) {
+        frame = messageFrame([message]);
+        frameBytes = Buffer.byteLength(frame);
+      }
+      if (session.sendFramed(message, frame, frameBytes)) count++;
     }
     return count;
   }

@@ -102,6 +102,7 @@ export class Session extends EventEmitter<SessionEvents> {
   #disconnect: NodeJS.Timeout | undefined;
   #inbox: string[] | undefined;
   #inboxBytes = 0;
+  #failed = false;
   #waiters: Waiter[] = [];
   readonly #context: SessionContext;
 
@@ -146,7 +147,8 @@ export class Session extends EventEmitter<SessionEvents> {
     }
     if (this.#state !== 'open') return false;
     const size = Buffer.byteLength(message);
-    if (!this.#admit(size)) return false;
+    const buffered = this.#admit(size);
+    if (buffered < 0) return false;
     const receiver = this.#receiver;
     if (receiver?.raw) {
       receiver.writeRaw(message);
@@ -160,19 +162,23 @@ export class Session extends EventEmitter<SessionEvents> {
         process.nextTick(() => this.#flush());
       }
     }
-    return this.#belowHighWaterMark();
+    return this.#belowHighWaterMark(buffered);
   }
 
-  /** Whether `size` more bytes fit under `maxQueuedBytes`; closes the session when not. */
-  #admit(size: number): boolean {
-    if (this.bufferedAmount + size <= this.#context.maxQueuedBytes) return true;
+  /**
+   * The bytes buffered once `size` more are added, or `-1` (and the session
+   * closes) when they would pass `maxQueuedBytes`.
+   */
+  #admit(size: number): number {
+    const buffered = this.bufferedAmount + size;
+    if (buffered <= this.#context.maxQueuedBytes) return buffered;
     this.#overflow();
-    return false;
+    return -1;
   }
 
   /** `false` (and a `'drain'` to come) while more than `highWaterMark` bytes are buffered. */
-  #belowHighWaterMark(): boolean {
-    if (this.bufferedAmount <= this.#context.highWaterMark) return true;
+  #belowHighWaterMark(buffered: number): boolean {
+    if (buffered <= this.#context.highWaterMark) return true;
     this.#needDrain = true;
     this.#watchDrain();
     return false;
@@ -210,9 +216,14 @@ export class Session extends EventEmitter<SessionEvents> {
     if (this.#state !== 'closed') this.#startDisconnectTimer();
   }
 
-  /** Emits `error` when someone listens for it; never throws for want of a listener. @internal */
+  /**
+   * Emits `'error'`, at most once per session and only when someone listens
+   * for it: never throws for want of a listener. @internal
+   */
   fail(error: SockJSError): void {
     debug('%s error: %s', this.id, error.message);
+    if (this.#failed) return;
+    this.#failed = true;
     if (this.listenerCount('error') > 0) this.emit('error', error);
   }
 
@@ -329,18 +340,20 @@ export class Session extends EventEmitter<SessionEvents> {
 
   /**
    * Sends one message whose frame the caller built once for many sessions
-   * (broadcast). Falls back to the queue when frames are pending, so order
-   * holds. @internal
+   * (broadcast; `frameBytes` is its UTF-8 size). Falls back to the queue when
+   * frames are pending, so order holds. The frame counts against
+   * `maxQueuedBytes` like any send. Returns whether the session took it. @internal
    */
-  sendFramed(message: string, frame: string): boolean {
+  sendFramed(message: string, frame: string, frameBytes: number): boolean {
     const receiver = this.#receiver;
     if (this.#state !== 'open' || !receiver || receiver.raw || this.#queue.length > 0) {
       this.send(message);
       return this.#state === 'open';
     }
-    if (!this.#admit(frame.length)) return false;
+    const buffered = this.#admit(frameBytes);
+    if (buffered < 0) return false;
     this.#write(frame);
-    this.#belowHighWaterMark();
+    this.#belowHighWaterMark(buffered);
     return true;
   }
 

@@ -58,12 +58,13 @@ const tick = (): Promise<void> => new Promise((resolve) => setImmediate(resolve)
  * Sends `chunk` once a turn until the session is no longer open (the
  * kernel's socket buffers take some megabytes first; past them only the limit
  * stops the sender). Resolves with the most `bufferedAmount` ever read.
+ * `send` sends one chunk (`session.send` unless given).
  */
-async function sendUntilClosed(session: Session, chunk: string): Promise<number> {
+async function sendUntilClosed(session: Session, chunk: string, send = (text: string) => void session.send(text)): Promise<number> {
   let most = 0;
   let sent = 0;
   while (session.state === 'open') {
-    session.send(chunk);
+    send(chunk);
     most = Math.max(most, session.bufferedAmount);
     sent += chunk.length;
     if (sent > 512 * 1024 * 1024) throw new Error('half a gigabyte sent and the session is still open');
@@ -106,6 +107,15 @@ describe('maxMessageSize', () => {
     });
     expect((await reply).statusCode).toBe(413);
   });
+
+  it('closes a websocket session with 1009 for a message over the limit', async () => {
+    const endpoint = await serve({ maxMessageSize: 64 });
+    const { client, session } = await openWebsocket(endpoint);
+    const closed = closeOf(session);
+    client.ws.send(JSON.stringify(['x'.repeat(100)]));
+    expect(await closed).toMatchObject({ code: 1009, reason: 'Message too big' });
+    expect((await client.closed).code).toBe(1009);
+  });
 });
 
 describe('maxQueuedBytes', () => {
@@ -122,6 +132,19 @@ describe('maxQueuedBytes', () => {
     expect(session.send('d')).toBe(false);
     const poll = await request(endpoint.server.base).post(`${path}/xhr`);
     expect(poll.text).toBe('c[1008,"Queue limit exceeded"]\n');
+  });
+
+  it('holds broadcasts to the same limit', async () => {
+    const limit = 64 * 1024;
+    const endpoint = await serve({ maxQueuedBytes: limit, highWaterMark: 1024, websocketPingInterval: 0 });
+    const { client, session } = await openWebsocket(endpoint);
+    const closed = closeOf(session);
+    expect(endpoint.handler.broadcast('b'.repeat(50))).toBe(1);
+    expect(await client.next()).toBe(`a${JSON.stringify(['b'.repeat(50)])}`);
+    client.ws.pause();
+    const most = await sendUntilClosed(session, 'é'.repeat(4096), (text) => void endpoint.handler.broadcast(text));
+    expect(await closed).toMatchObject({ code: 1008, reason: 'Queue limit exceeded' });
+    expect(most).toBeLessThanOrEqual(limit);
   });
 
   it('counts UTF-8 bytes, not characters', async () => {

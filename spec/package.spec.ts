@@ -25,7 +25,8 @@ const pkg = require(path.join(root, 'package.json')) as PackageJson;
 
 /** Runs a command to completion; returns its exit status and combined output. */
 function run(command: string, args: string[], cwd: string): { status: number | null; output: string } {
-  const result = spawnSync(command, args, { cwd, encoding: 'utf8', timeout: 15_000 });
+  // Generous: tsc on a loaded 2-core machine, while other suites run, can take half a minute.
+  const result = spawnSync(command, args, { cwd, encoding: 'utf8', timeout: 90_000 });
   return { status: result.status, output: `${result.stdout}${result.stderr}${result.error?.message ?? ''}` };
 }
 
@@ -135,6 +136,6 @@ describe('package', () => {
       const args = ['--noEmit', '--strict', '--module', 'node16', '--moduleResolution', 'node16', '--target', 'es2022'];
       args.push('--types', 'node', '--typeRoots', path.join(root, 'node_modules', '@types'), file);
       expect(run(process.execPath, [tsc, ...args], scratch)).toEqual({ status: 0, output: '' });
-    });
+    }, 120_000);
   });
 });

@@ -89,7 +89,7 @@ describe('handler.close() under load', () => {
       }
       const { code, signal, stderr } = await child.exited;
       expect({ code, signal, stderr }).toEqual({ code: 0, signal: null, stderr: '' });
-      expect(child.stdout()).toMatch(/handler closed, sessions 0/);
+      expect(child.stdout()).toMatch(/handler closed, sessions 0, upgrade listeners 0/);
       expect(child.stdout()).toMatch(/server closed/);
     } finally {
       child.process.kill();

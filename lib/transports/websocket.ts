@@ -31,6 +31,16 @@ export function websocketPings(interval: number, timeout: number): Pings | undef
 /** Code and reason of a session whose websocket did not answer a ping in time. */
 export const PING_TIMEOUT = { code: 1006, reason: 'Ping timeout' } as const;
 
+/**
+ * What a session reports when `ws` refuses what the client sent: the code
+ * `ws` closes the websocket with (RFC 6455, 7.4.1) and a reason.
+ */
+function protocolClose(error: Error & { code?: string }): { code: number; reason: string } {
+  if (error.code === 'WS_ERR_UNSUPPORTED_MESSAGE_LENGTH') return { code: 1009, reason: 'Message too big' };
+  if (error.code === 'WS_ERR_INVALID_UTF8') return { code: 1007, reason: 'Invalid UTF-8' };
+  return { code: 1002, reason: 'Websocket protocol error' };
+}
+
 /** Close codes `ws` lets a server send. */
 function isSendableCode(code: number): boolean {
   return code === 1000 || (code >= 1001 && code <= 1014 && code !== 1004 && code !== 1005 && code !== 1006) || (code >= 3000 && code <= 4999);
@@ -113,6 +123,8 @@ export class WebsocketReceiver implements Receiver {
     ws.on('error', (error: Error) => {
       debug('websocket error: %s', error.message);
       session.fail(new TransportError(error));
+      const { code, reason } = protocolClose(error);
+      session.end(code, reason);
     });
     ws.on('close', (code: number, reason: Buffer) => {
       this.#stopTimers();

@@ -20,6 +20,8 @@ process.stdin.on('data', (text: string) => {
   if (!text.includes('close')) return;
   process.stdin.destroy();
   console.log(`sessions ${handler.sessions.size}`);
-  void handler.close().then(() => console.log(`handler closed, sessions ${handler.sessions.size}`));
+  void handler.close().then(() => {
+    console.log(`handler closed, sessions ${handler.sessions.size}, upgrade listeners ${server.listenerCount('upgrade')}`);
+  });
   server.close(() => console.log('server closed'));
 });
