@@ -34,6 +34,19 @@ const TARGETS = [
   { scenario: 'broadcast', metric: 'lastMs', versus: 'sockjs-node', max: 0.5, what: 'broadcast to 10 000: time ≤ 0.5x sockjs-node' },
 ];
 
+/** Ratios that are not targets but explain them: other hosts, the floor, other measures. */
+const CONTEXT = [
+  { scenario: 'xhrStreaming', server: 'ours-express', metric: 'cpuPerMsg', versus: 'sockjs-node', what: 'xhr-streaming CPU/msg, sockjs-express in Express' },
+  { scenario: 'xhrStreaming', server: 'http-floor', metric: 'cpuPerMsg', versus: 'sockjs-node', what: 'xhr-streaming CPU/msg, node:http floor' },
+  { scenario: 'xhrPolling', server: 'ours-express', metric: 'cpuPerMsg', versus: 'sockjs-node', what: 'xhr-polling CPU/msg, sockjs-express in Express' },
+  { scenario: 'xhrPolling', server: 'http-floor', metric: 'cpuPerMsg', versus: 'sockjs-node', what: 'xhr-polling CPU/msg, node:http floor' },
+  { scenario: 'ws64', server: 'ours', metric: 'cpuPerMsg', versus: 'sockjs-node', what: 'websocket 64 B CPU/msg' },
+  { scenario: 'ws4k', server: 'ours', metric: 'cpuPerMsg', versus: 'sockjs-node', what: 'websocket 4 KB CPU/msg' },
+  { scenario: 'idle', server: 'ours', metric: 'heapPerConnKB', versus: 'bare-ws', what: 'idle session heap+external' },
+  { scenario: 'broadcast', server: 'ours', metric: 'cpuMs', versus: 'sockjs-node', what: 'broadcast server CPU' },
+  { scenario: 'broadcast', server: 'bare-ws', metric: 'lastMs', versus: 'sockjs-node', what: 'broadcast time, bare ws' },
+];
+
 function format(value, digits) {
   return Number.isFinite(value) ? value.toFixed(digits) : '-';
 }
@@ -87,6 +100,16 @@ function markdown(scenarios, summary) {
     for (const t of targets) {
       const verdict = t.pass ? 'pass' : `miss (${((t.ratio / t.max - 1) * 100).toFixed(0)}% over)`;
       lines.push(`| ${t.what} | ${t.ratio.toFixed(2)}x | ${verdict} |`);
+    }
+    lines.push('');
+  }
+  const context = CONTEXT.filter((c) => summary[c.scenario]?.[c.server] && summary[c.scenario]?.[c.versus]);
+  if (context.length > 0) {
+    lines.push('**For scale** (ratios of medians, not targets)', '');
+    lines.push('| measure | ratio |', '|---|---:|');
+    for (const c of context) {
+      const ratio = summary[c.scenario][c.server][c.metric] / summary[c.scenario][c.versus][c.metric];
+      lines.push(`| ${c.what} / ${SERVERS[c.versus].label} | ${ratio.toFixed(2)}x |`);
     }
     lines.push('');
   }
