@@ -35,9 +35,14 @@ export function quote(message: string): string {
   return escapeUnsafe(JSON.stringify(message));
 }
 
-/** The `a[...]` frame carrying `messages`, in order. */
-export function messageFrame(messages: readonly string[]): string {
-  return 'a' + escapeUnsafe(JSON.stringify(messages));
+/**
+ * The `a[...]` frame carrying `messages`, in order. `ascii` says every
+ * message is ASCII: JSON of ASCII text is ASCII, so the scan for the
+ * protocol's unsafe characters (a regex over the whole frame) is skipped.
+ */
+export function messageFrame(messages: readonly string[], ascii = false): string {
+  const json = JSON.stringify(messages);
+  return 'a' + (ascii ? json : escapeUnsafe(json));
 }
 
 /** The `c[code,"reason"]` frame. */

@@ -24,7 +24,7 @@ import type { Session } from './session';
 import { receive } from './transports/receive';
 import { jsonpSend, xhrSend } from './transports/send';
 import { SESSION_ROUTES, sessionIdOf, sessionRoutePath, type SessionRoute } from './transports/table';
-import { WebsocketReceiver, refusePlainRequest } from './transports/websocket';
+import { WebsocketReceiver, refusePlainRequest, websocketPings } from './transports/websocket';
 import { abortUpgrade, listenForUpgrades, type WebsocketPath } from './upgrade';
 
 const debug = createDebug('sockjs:handler');
@@ -105,6 +105,7 @@ export function sockjs(options?: Options | SessionHandler, onSession?: SessionHa
     maxPayload: opts.maxMessageSize,
   });
   const websockets = new Set<WebSocket>();
+  const pings = websocketPings(opts.websocketPingInterval, opts.websocketPingTimeout);
   /** The servers this handler listens for upgrades on, with the function that stops it. */
   const attached = new Map<Server, () => void>();
   let closed = false;
@@ -119,6 +120,16 @@ export function sockjs(options?: Options | SessionHandler, onSession?: SessionHa
     if (attached.has(server)) return;
     attached.set(server, listenForUpgrades(server, { match: (url) => mounts.match(url), serve: serveUpgrade }));
     debug('listening for upgrades');
+  }
+
+  /**
+   * Remembers `ws` until it closes. Kept out of `serveUpgrade` on purpose: a
+   * listener made there would hold that call's scope, and with it the upgrade
+   * request and its head buffer, for the websocket's whole life.
+   */
+  function track(ws: WebSocket): void {
+    websockets.add(ws);
+    ws.once('close', () => websockets.delete(ws));
   }
 
   function serveUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer, path: WebsocketPath): void {
@@ -137,24 +148,23 @@ export function sockjs(options?: Options | SessionHandler, onSession?: SessionHa
         ws.close(SHUTDOWN.code, SHUTDOWN.reason);
         return;
       }
-      websockets.add(ws);
-      ws.once('close', () => websockets.delete(ws));
-      const receiver = new WebsocketReceiver(ws, socket, path.raw, opts.websocketWriteTimeout, {
-        interval: opts.websocketPingInterval,
-        timeout: opts.websocketPingTimeout,
-      });
+      track(ws);
+      const receiver = new WebsocketReceiver(ws, socket, path.raw, opts.websocketWriteTimeout, pings);
       const session = registry.connect(req, receiver);
       receiver.bind(session);
     });
   }
 
-  app.use((req: Request, _res: Response, next: NextFunction) => {
+  const router = express.Router({ caseSensitive: true, strict: true });
+  router.use((req: Request, _res: Response, next: NextFunction) => {
     mounts.learn(req);
     const server = (req.socket as Duplex & { server?: unknown }).server;
     if (!closed && server instanceof NetServer && !attached.has(server as Server)) attach(server as Server);
     next();
   });
-  app.use(buildRouter(opts, registry, () => closed));
+  router.use(buildRouter(opts, registry, () => closed));
+  app.use(router);
+  routeMountedRequestsDirectly(app, router);
 
   const handler = Object.assign(app, {
     attach(server: Server) {
@@ -174,6 +184,26 @@ export function sockjs(options?: Options | SessionHandler, onSession?: SessionHa
   Object.defineProperty(handler, 'sessions', { value: registry.sessions as ReadonlyMap<string, Session>, enumerable: true });
   Object.defineProperty(handler, 'options', { value: opts, enumerable: true });
   return handler as unknown as SockJSHandler;
+}
+
+type Handle = (req: IncomingMessage, res: ServerResponse, next?: (error?: unknown) => void) => void;
+
+/**
+ * A request reached through a parent app or Connect (one with a `next`)
+ * goes straight to the handler's Router. Express's own `app.handle` would
+ * first swap the prototypes of `req` and `res` for the sub-app's (and back on
+ * the way out), which made every later property access on them megamorphic:
+ * it cost more CPU than the rest of an `xhr_send`. The routes use only the
+ * Node API of `req` and `res`, as their types say. Without a `next` (a plain
+ * `http` listener) Express's `handle` runs as usual, for its final 404.
+ */
+function routeMountedRequestsDirectly(app: express.Express, router: express.Router): void {
+  const expressApp = app as unknown as { handle: Handle };
+  const expressHandle = expressApp.handle.bind(app);
+  expressApp.handle = (req, res, next) => {
+    if (next === undefined) expressHandle(req, res);
+    else router(req as Request, res as Response, next);
+  };
 }
 
 /** Resolves when every websocket has closed; stragglers are cut off after a grace period. */
@@ -246,7 +276,7 @@ function buildRouter(opts: ResolvedOptions, registry: Registry, isClosed: () => 
     const allow = entry.preflight ? `OPTIONS, ${entry.method}` : entry.method;
     const corsMiddleware = entry.preflight || entry.cors ? [corsFor(allow, opts)] : [];
     const handle: RequestHandler = serve
-      ? (req, res) => serve(req, res, sessionIdOf(req.path))
+      ? (req, res) => serve(req, res, sessionIdOf(req.url))
       : (req, res) => refusePlainRequest(req, res);
     const method = entry.method === 'GET' ? layer.get.bind(layer) : layer.post.bind(layer);
     method(...corsMiddleware, ...sessionMiddleware, handle);

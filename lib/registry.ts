@@ -8,6 +8,7 @@ import type { IncomingMessage } from 'node:http';
 import { messageFrame } from './framing';
 import type { Receiver } from './receiver';
 import { Session, type SessionContext, type SessionRequest } from './session';
+import { Ticker } from './ticker';
 
 /** A request that went through Express or Connect, which keep the unstripped URL. */
 export type MountedRequest = IncomingMessage & { originalUrl?: string; baseUrl?: string };
@@ -32,11 +33,11 @@ export class Registry {
   readonly #context: SessionContext;
 
   constructor(
-    limits: Pick<SessionContext, 'heartbeatDelay' | 'disconnectDelay' | 'maxQueuedBytes' | 'highWaterMark'>,
+    limits: Pick<SessionContext, 'disconnectDelay' | 'maxQueuedBytes' | 'highWaterMark'> & { heartbeatDelay: number },
     onOpen: (session: Session) => void,
   ) {
     this.#context = {
-      heartbeatDelay: limits.heartbeatDelay,
+      heartbeats: new Ticker(limits.heartbeatDelay, (session) => session.heartbeat()),
       disconnectDelay: limits.disconnectDelay,
       maxQueuedBytes: limits.maxQueuedBytes,
       highWaterMark: limits.highWaterMark,

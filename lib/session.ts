@@ -12,6 +12,7 @@ import createDebug from 'debug';
 import { SessionNotOpenError, type SockJSError } from './errors';
 import { HEARTBEAT_FRAME, OPEN_FRAME, closeFrame, messageFrame } from './framing';
 import type { Receiver, SessionTransport } from './receiver';
+import type { Ticker } from './ticker';
 
 const debug = createDebug('sockjs:session');
 
@@ -43,7 +44,8 @@ export const INBOX_OVERFLOW = { code: 1008, reason: 'Inbox limit exceeded' } as 
 
 /** Timers and hooks a session gets from its registry. @internal */
 export interface SessionContext {
-  readonly heartbeatDelay: number;
+  /** Sends every attached session's heartbeat, once per `heartbeatDelay`. */
+  readonly heartbeats: Ticker<Session>;
   readonly disconnectDelay: number;
   readonly maxQueuedBytes: number;
   readonly highWaterMark: number;
@@ -86,6 +88,8 @@ export class Session extends EventEmitter<SessionEvents> {
   #queue: string[] = [];
   /** UTF-8 bytes of the messages in `#queue`. */
   #queuedBytes = 0;
+  /** Every message queued since the last frame is ASCII (see `messageFrame`). */
+  #queueAscii = true;
   #flushScheduled = false;
   #needDrain = false;
   /** The receiver whose `'drain'` this session waits for, if any. */
@@ -93,7 +97,8 @@ export class Session extends EventEmitter<SessionEvents> {
   #closeFrame: string | undefined;
   #closeCode = 0;
   #closeReason = '';
-  #heartbeat: NodeJS.Timeout | undefined;
+  /** The session's slot in the heartbeat ticker while it has a receiver; -1 otherwise. */
+  #heartbeatSlot = -1;
   #disconnect: NodeJS.Timeout | undefined;
   #inbox: string[] | undefined;
   #inboxBytes = 0;
@@ -150,6 +155,8 @@ export class Session extends EventEmitter<SessionEvents> {
     } else {
       this.#queue.push(message);
       this.#queuedBytes += size;
+      // As many UTF-8 bytes as UTF-16 units only when every character is ASCII.
+      if (size !== message.length) this.#queueAscii = false;
       if (!this.#flushScheduled) {
         this.#flushScheduled = true;
         process.nextTick(() => this.#flush());
@@ -303,10 +310,7 @@ export class Session extends EventEmitter<SessionEvents> {
       this.#context.opened(this);
     }
     this.#flush();
-    if (this.#receiver === receiver && !receiver.raw) {
-      this.#heartbeat = setInterval(() => this.#write(HEARTBEAT_FRAME), this.#context.heartbeatDelay);
-      this.#heartbeat.unref();
-    }
+    if (this.#receiver === receiver && !receiver.raw) this.#heartbeatSlot = this.#context.heartbeats.add(this);
   }
 
   /**
@@ -353,6 +357,11 @@ export class Session extends EventEmitter<SessionEvents> {
     return true;
   }
 
+  /** Writes a heartbeat frame; the registry's ticker calls it. @internal */
+  heartbeat(): void {
+    this.#write(HEARTBEAT_FRAME);
+  }
+
   /** Ends the session at once, whatever its state (graceful shutdown). @internal */
   shutdown(code: number, reason: string): void {
     if (this.#state === 'closed') return;
@@ -370,8 +379,9 @@ export class Session extends EventEmitter<SessionEvents> {
     this.#flushScheduled = false;
     while (this.#receiver) {
       if (this.#queue.length > 0) {
-        const frame = messageFrame(this.#queue);
+        const frame = messageFrame(this.#queue, this.#queueAscii);
         this.#queue = [];
+        this.#queueAscii = true;
         this.#queuedBytes = 0;
         this.#write(frame);
         continue;
@@ -420,9 +430,9 @@ export class Session extends EventEmitter<SessionEvents> {
   #release(): void {
     this.#receiver = undefined;
     this.#drainWatched = undefined;
-    if (this.#heartbeat) {
-      clearInterval(this.#heartbeat);
-      this.#heartbeat = undefined;
+    if (this.#heartbeatSlot !== -1) {
+      this.#context.heartbeats.remove(this, this.#heartbeatSlot);
+      this.#heartbeatSlot = -1;
     }
   }
 

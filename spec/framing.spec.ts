@@ -48,6 +48,12 @@ describe('framing', () => {
       const frame = messageFrame(['x\u2028y', '\uffff']);
       expect(frame).toBe('a["x\\u2028y","\\uffff"]');
     });
+
+    it('writes the same frame for ASCII messages when told they are ASCII', () => {
+      const ascii = ['plain', 'say "hi"\\', 'tab\tbell\u0007', ''];
+      expect(messageFrame(ascii, true)).toBe(messageFrame(ascii));
+      expect(messageFrame(ascii, true)).toBe('a["plain","say \\"hi\\"\\\\","tab\\tbell\\u0007",""]');
+    });
   });
 
   describe('#closeFrame', () => {

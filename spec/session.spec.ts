@@ -4,6 +4,7 @@
  * websockets and xhr-polling against a real server.
  */
 import { Session, SessionNotOpenError, sockjs, type Options, type SockJSHandler } from '../lib';
+import * as framing from '../lib/framing';
 import { echo, listen, post, sessionPath, sleep, stream, terminateClients, wsConnect, type Running, type WsClient } from './helpers';
 
 const running: Running[] = [];
@@ -123,6 +124,18 @@ describe('session', () => {
   });
 
   describe('#send', () => {
+    it('escapes unsafe characters in a frame that also carries ASCII, and in the frame after an ASCII one', async () => {
+      const { server } = await start(echo());
+      const client = await connect(server);
+      expect(await client.next()).toBe('o');
+      client.ws.send(JSON.stringify(['plain', 'x\u2028y']));
+      expect(await client.next()).toBe('a["plain","x\\u2028y"]');
+      client.ws.send(JSON.stringify(['plain']));
+      expect(await client.next()).toBe('a["plain"]');
+      client.ws.send(JSON.stringify(['\uffff']));
+      expect(await client.next()).toBe('a["\\uffff"]');
+    });
+
     it('returns true while open and false once closed', async () => {
       const { client, session } = await openSession();
       expect(session.send('a')).toBe(true);
@@ -276,6 +289,20 @@ describe('handler', () => {
       expect(await ws.next()).toBe('a["to all"]');
       expect(await post(`${polling}/xhr`)).toEqual({ status: 200, body: 'a["to all"]\n' });
       expect(await post(`${closing}/xhr`)).toEqual({ status: 200, body: 'c[3000,"Go away!"]\n' });
+    });
+
+    it('encodes the frame once, however many sessions it reaches', async () => {
+      const { server, handler } = await start(echo());
+      const clients = [await connect(server), await connect(server), await connect(server)];
+      for (const client of clients) expect(await client.next()).toBe('o');
+      const encode = jest.spyOn(framing, 'messageFrame');
+      try {
+        expect(handler.broadcast('once')).toBe(3);
+        expect(encode).toHaveBeenCalledTimes(1);
+      } finally {
+        encode.mockRestore();
+      }
+      for (const client of clients) expect(await client.next()).toBe('a["once"]');
     });
   });
 

@@ -97,8 +97,8 @@ export function sessionRoutePath(name: string): RegExp {
   return new RegExp(`^/[^/.]+/[^/.]+/${name}$`);
 }
 
-/** The session id of a path that {@link sessionRoutePath} matched, as sent. */
-export function sessionIdOf(path: string): string {
-  const start = path.indexOf('/', 1) + 1;
-  return path.slice(start, path.indexOf('/', start));
+/** The session id of a URL whose path {@link sessionRoutePath} matched, as sent. */
+export function sessionIdOf(url: string): string {
+  const start = url.indexOf('/', 1) + 1;
+  return url.slice(start, url.indexOf('/', start));
 }

@@ -12,13 +12,20 @@ import { parseMessages } from '../framing';
 import { sendText } from '../http';
 import type { Receiver, SessionTransport } from '../receiver';
 import type { Session } from '../session';
+import { Ticker } from '../ticker';
 
 const debug = createDebug('sockjs:websocket');
 
-/** How often to ping, and how long a pong may take. */
-export interface PingOptions {
-  readonly interval: number;
+/** The websocket pings of one handler: one shared timer, and how long a pong may take. */
+export interface Pings {
+  readonly ticker: Ticker<WebsocketReceiver>;
   readonly timeout: number;
+}
+
+/** Pings for websockets every `interval` ms (none for 0), each answered within `timeout` ms. */
+export function websocketPings(interval: number, timeout: number): Pings | undefined {
+  if (interval === 0) return undefined;
+  return { ticker: new Ticker(interval, (receiver) => receiver.ping()), timeout };
 }
 
 /** Code and reason of a session whose websocket did not answer a ping in time. */
@@ -46,18 +53,20 @@ export class WebsocketReceiver implements Receiver {
   readonly #ws: WebSocket;
   readonly #socket: Duplex;
   readonly #writeTimeout: number;
-  readonly #ping: PingOptions;
+  readonly #pings: Pings | undefined;
+  #session: Session | undefined;
   #stalled: NodeJS.Timeout | undefined;
-  #pinger: NodeJS.Timeout | undefined;
+  /** This receiver's slot in the ping ticker while pinging; -1 otherwise. */
+  #pingSlot = -1;
   #pongDue: NodeJS.Timeout | undefined;
 
-  constructor(ws: WebSocket, socket: Duplex, raw: boolean, writeTimeout: number, ping: PingOptions) {
+  constructor(ws: WebSocket, socket: Duplex, raw: boolean, writeTimeout: number, pings: Pings | undefined) {
     this.#ws = ws;
     this.#socket = socket;
     this.raw = raw;
     this.transport = raw ? 'raw-websocket' : 'websocket';
     this.#writeTimeout = writeTimeout;
-    this.#ping = ping;
+    this.#pings = pings;
   }
 
   get bufferedAmount(): number {
@@ -121,34 +130,37 @@ export class WebsocketReceiver implements Receiver {
       this.#stopTimers();
       session.end(code, reason.toString());
     });
-    if (this.#ping.interval > 0) this.#startPinging(session);
+    if (this.#pings) {
+      this.#session = session;
+      ws.on('pong', () => {
+        clearTimeout(this.#pongDue);
+        this.#pongDue = undefined;
+      });
+      this.#pingSlot = this.#pings.ticker.add(this);
+    }
   }
 
-  /** Pings every interval; a pong not back within the timeout cuts the websocket off. */
-  #startPinging(session: Session): void {
+  /** Pings (the ticker calls it every interval); a pong not back within the timeout cuts the websocket off. @internal */
+  ping(): void {
     const ws = this.#ws;
-    ws.on('pong', () => {
-      clearTimeout(this.#pongDue);
-      this.#pongDue = undefined;
-    });
-    this.#pinger = setInterval(() => {
-      if (this.#pongDue !== undefined || ws.readyState !== ws.OPEN) return;
-      ws.ping();
-      this.#pongDue = setTimeout(() => {
-        debug('no pong within %d ms', this.#ping.timeout);
-        session.end(PING_TIMEOUT.code, PING_TIMEOUT.reason);
-        this.abort();
-      }, this.#ping.timeout);
-      this.#pongDue.unref();
-    }, this.#ping.interval);
-    this.#pinger.unref();
+    const pings = this.#pings;
+    if (!pings || this.#pongDue !== undefined || ws.readyState !== ws.OPEN) return;
+    ws.ping();
+    this.#pongDue = setTimeout(() => {
+      debug('no pong within %d ms', pings.timeout);
+      this.#session?.end(PING_TIMEOUT.code, PING_TIMEOUT.reason);
+      this.abort();
+    }, pings.timeout);
+    this.#pongDue.unref();
   }
 
   #stopTimers(): void {
     this.#clearStall();
-    clearInterval(this.#pinger);
+    if (this.#pingSlot !== -1) {
+      this.#pings?.ticker.remove(this, this.#pingSlot);
+      this.#pingSlot = -1;
+    }
     clearTimeout(this.#pongDue);
-    this.#pinger = undefined;
     this.#pongDue = undefined;
   }
 

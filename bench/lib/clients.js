@@ -1,0 +1,175 @@
+'use strict';
+/**
+ * The load generator's clients. They speak the SockJS wire protocol
+ * directly (no sockjs-client): `ws` for the websocket transport, keep-alive
+ * `http` requests for xhr-streaming, xhr-polling and xhr_send. A bare client
+ * speaks plain websocket messages to the bare `ws` server.
+ *
+ * Echo clients run a closed loop: every echoed message is timed against
+ * the send it answers (messages on one session keep their order) and
+ * replaced by a new send, so `inFlight` messages stay outstanding.
+ */
+const http = require('node:http');
+const { randomBytes } = require('node:crypto');
+const WebSocket = require('ws');
+const { now } = require('./stats');
+
+let agent = new http.Agent({ keepAlive: true, maxSockets: Infinity });
+
+/** Drops every pooled connection (between servers). */
+function resetAgent() {
+  agent.destroy();
+  agent = new http.Agent({ keepAlive: true, maxSockets: Infinity });
+}
+
+function sessionPath(prefix) {
+  return `${prefix}/000/${randomBytes(8).toString('hex')}`;
+}
+
+/** Calls `onFrame` with every SockJS frame in a newline-separated stream. */
+function lineSplitter(onFrame) {
+  let rest = '';
+  return (chunk) => {
+    const lines = (rest + chunk).split('\n');
+    rest = lines.pop();
+    for (const line of lines) if (line !== '') onFrame(line);
+  };
+}
+
+/** The messages in an `a[...]` frame, or null for any other frame. */
+function messagesOf(frame) {
+  return frame.charCodeAt(0) === 97 /* a */ ? JSON.parse(frame.slice(1)) : null;
+}
+
+/**
+ * One echo session's bookkeeping: what was sent when, and what came back.
+ * `transmit(message)` puts one message on the wire.
+ */
+class EchoLoop {
+  constructor(payload, inFlight, recorder, transmit) {
+    this.payload = payload;
+    this.inFlight = inFlight;
+    this.recorder = recorder;
+    this.transmit = transmit;
+    this.sentAt = [];
+    this.running = false;
+  }
+
+  start() {
+    this.running = true;
+    for (let i = 0; i < this.inFlight; i++) this.send();
+  }
+
+  send() {
+    this.sentAt.push(now());
+    this.transmit(this.payload);
+  }
+
+  received(message) {
+    const at = now();
+    if (message !== this.payload) this.recorder.errors++;
+    this.recorder.record(at - this.sentAt.shift());
+    if (this.running) this.send();
+  }
+}
+
+/** Opens a websocket; resolves once it is open (and, for SockJS, once `o` arrived). */
+function openWebsocket(url, sockjs, onFrame) {
+  return new Promise((resolve, reject) => {
+    const ws = new WebSocket(url, { perMessageDeflate: false });
+    ws.once('error', reject);
+    ws.on('message', (data) => {
+      const frame = data.toString();
+      if (sockjs && frame === 'o') return resolve(ws);
+      onFrame(frame);
+    });
+    if (!sockjs) ws.once('open', () => resolve(ws));
+  });
+}
+
+function websocketUrl(port, kind) {
+  return kind === 'bare' ? `ws://127.0.0.1:${port}/` : `ws://127.0.0.1:${port}${sessionPath('/echo')}/websocket`;
+}
+
+/** A websocket echo client: SockJS frames (`["m"]` out, `a[...]` back) or bare messages. */
+async function websocketEcho(port, kind, payload, inFlight, recorder) {
+  const sockjs = kind !== 'bare';
+  const encoded = sockjs ? JSON.stringify([payload]) : payload;
+  let loop;
+  const ws = await openWebsocket(websocketUrl(port, kind), sockjs, (frame) => {
+    if (!sockjs) return loop.received(frame);
+    const messages = messagesOf(frame);
+    if (messages) for (const message of messages) loop.received(message);
+  });
+  loop = new EchoLoop(payload, inFlight, recorder, () => ws.send(encoded));
+  return { start: () => loop.start(), stop: () => (loop.running = false), close: () => ws.terminate() };
+}
+
+/** A POST through the keep-alive agent; resolves with the status, streams the body to `onData`. */
+function post(port, path, body, onData) {
+  return new Promise((resolve, reject) => {
+    const req = http.request(
+      { host: '127.0.0.1', port, path, method: 'POST', agent, headers: { 'Content-Type': 'text/plain;charset=UTF-8' } },
+      (res) => {
+        res.setEncoding('utf8');
+        res.on('data', onData ?? (() => {}));
+        res.on('end', () => resolve(res.statusCode));
+        res.on('error', reject);
+      },
+    );
+    req.on('error', reject);
+    req.end(body);
+  });
+}
+
+/** Sends one message with `xhr_send`. */
+function xhrSend(port, base, encoded, recorder) {
+  post(port, `${base}/xhr_send`, encoded).then(
+    (status) => status === 204 || recorder.errors++,
+    () => recorder.errors++,
+  );
+}
+
+/**
+ * An HTTP echo session: sends through xhr_send; `receive(base, onFrame,
+ * closed)` keeps a receiving request open and resolves once it ends.
+ */
+function httpEcho(receive) {
+  return (port, _kind, payload, inFlight, recorder) => {
+    const base = sessionPath('/echo');
+    const encoded = JSON.stringify([payload]);
+    const loop = new EchoLoop(payload, inFlight, recorder, () => xhrSend(port, base, encoded, recorder));
+    let closed = false;
+    return new Promise((resolve, reject) => {
+      const client = { start: () => loop.start(), stop: () => (loop.running = false), close: () => (closed = true) };
+      const onFrame = (frame) => {
+        if (frame === 'o') return resolve(client);
+        const messages = messagesOf(frame);
+        if (messages) for (const message of messages) loop.received(message);
+      };
+      const next = () => closed || receive(port, base, onFrame).then(next, reject);
+      next();
+    });
+  };
+}
+
+/** xhr-streaming: one streaming response at a time, reopened when the server ends it at `responseLimit`. */
+const xhrStreamingEcho = httpEcho((port, base, onFrame) => post(port, `${base}/xhr_streaming`, '', lineSplitter(onFrame)));
+
+/** xhr-polling: one poll at a time, each answered with one frame. */
+const xhrPollingEcho = httpEcho(async (port, base, onFrame) => {
+  let body = '';
+  await post(port, `${base}/xhr`, '', (chunk) => (body += chunk));
+  onFrame(body.trimEnd());
+});
+
+/**
+ * An idle websocket session that counts what arrives. `onMessage(frame)`
+ * is called with every frame after `o` (or every message, for bare).
+ */
+async function idleWebsocket(port, kind, onMessage) {
+  const ws = await openWebsocket(websocketUrl(port, kind), kind !== 'bare', onMessage);
+  return { close: () => ws.terminate() };
+}
+
+module.exports = { websocketEcho, xhrStreamingEcho, xhrPollingEcho, idleWebsocket, resetAgent };

@@ -1,0 +1,190 @@
+'use strict';
+/**
+ * The scenarios. Each runs against one started server and returns one
+ * round's numbers; the runner alternates servers and takes medians.
+ */
+const { websocketEcho, xhrStreamingEcho, xhrPollingEcho, idleWebsocket } = require('./clients');
+const { Recorder, percentile, sleep, now } = require('./stats');
+
+const ALL = ['ours', 'sockjs-node', 'bare-ws'];
+/**
+ * The HTTP transports: the SockJS servers (ours also inside an Express app,
+ * whose own cost per request shows there), and Node's HTTP stack alone for scale.
+ */
+const HTTP = ['ours', 'ours-express', 'sockjs-node', 'http-floor'];
+
+/** Opens `count` clients, `concurrency` handshakes at a time. */
+async function openMany(count, concurrency, open) {
+  const clients = [];
+  let next = 0;
+  const worker = async () => {
+    while (next < count) {
+      next++;
+      clients.push(await open());
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(count, concurrency) }, worker));
+  return clients;
+}
+
+/** Bytes of ASCII text, so a message's size on the wire is what the scenario says. */
+function payloadOf(size) {
+  return 'x'.repeat(size);
+}
+
+/**
+ * A closed-loop echo: `clients` sessions with `inFlight` messages each,
+ * warmed up, then measured for `duration` seconds.
+ */
+function echo(client, { size, clients, inFlight }) {
+  return async (server, name, settings) => {
+    const recorder = new Recorder();
+    const payload = payloadOf(size);
+    const open = () => client(server.port, name === 'bare-ws' ? 'bare' : 'sockjs', payload, inFlight, recorder);
+    const sessions = await openMany(clients, 10, open);
+    for (const session of sessions) session.start();
+    await sleep(settings.warmup * 1000);
+    const before = await server.request('stats');
+    const errors = recorder.errors;
+    recorder.recording = true;
+    const start = now();
+    await sleep(settings.duration * 1000);
+    recorder.recording = false;
+    const seconds = (now() - start) / 1000;
+    const after = await server.request('stats');
+    for (const session of sessions) session.stop();
+    return {
+      result: {
+        cpuPerMsg: (after.cpuMicros - before.cpuMicros) / recorder.count,
+        systemPerMsg: (after.systemMicros - before.systemMicros) / recorder.count,
+        msgPerSec: recorder.count / seconds,
+        p50: percentile(recorder.latencies, 50),
+        p99: percentile(recorder.latencies, 99),
+        rssMB: after.rss / 2 ** 20,
+        errors: recorder.errors - errors,
+        connections: after.connections - before.connections,
+        requestsPerMsg: (after.requests - before.requests) / recorder.count,
+      },
+      close: () => sessions.forEach((session) => session.close()),
+    };
+  };
+}
+
+/** Memory per idle websocket session: RSS and heap growth with `count` open, after GC. */
+function idle({ count }) {
+  return async (server, name) => {
+    const kind = name === 'bare-ws' ? 'bare' : 'sockjs';
+    const open = () => idleWebsocket(server.port, kind, () => {});
+    // Warm the handshake path up so compiled code is not counted per connection.
+    for (const warm of await openMany(200, 20, open)) warm.close();
+    await sleep(500);
+    const before = await server.request('gc');
+    const sessions = await openMany(count, 50, open);
+    await sleep(500);
+    const after = await server.request('gc');
+    return {
+      result: {
+        rssPerConnKB: (after.rss - before.rss) / count / 1024,
+        heapPerConnKB: (after.heapUsed + after.external - before.heapUsed - before.external) / count / 1024,
+        rssMB: after.rss / 2 ** 20,
+      },
+      close: () => sessions.forEach((session) => session.close()),
+    };
+  };
+}
+
+/** One message to `count` websocket sessions, `times` times: time until the last one has it. */
+function broadcast({ count, times }) {
+  return async (server, name, settings) => {
+    const total = Math.min(count, settings.maxConnections);
+    const kind = name === 'bare-ws' ? 'bare' : 'sockjs';
+    let received = 0;
+    let allArrived = () => {};
+    const onMessage = (frame) => {
+      if (frame === 'h') return;
+      if (++received === total) allArrived();
+    };
+    const sessions = await openMany(total, 100, () => idleWebsocket(server.port, kind, onMessage));
+    const times_ = [];
+    const syncMs = [];
+    const cpu = [];
+    for (let i = 0; i < times; i++) {
+      await sleep(200);
+      received = 0;
+      const arrived = new Promise((resolve) => (allArrived = resolve));
+      const before = await server.request('stats');
+      const start = now();
+      const reply = await server.request('broadcast', { message: payloadOf(64) });
+      await arrived;
+      times_.push(now() - start);
+      syncMs.push(reply.syncMs);
+      const after = await server.request('stats');
+      cpu.push((after.cpuMicros - before.cpuMicros) / 1000);
+      if (reply.count !== total) throw new Error(`${name} broadcast reached ${reply.count} of ${total}`);
+    }
+    const stats = await server.request('stats');
+    return {
+      result: {
+        lastMs: percentile(times_, 50),
+        syncMs: percentile(syncMs, 50),
+        cpuMs: percentile(cpu, 50),
+        sessions: total,
+        rssMB: stats.rss / 2 ** 20,
+      },
+      close: () => sessions.forEach((session) => session.close()),
+    };
+  };
+}
+
+const SCENARIOS = [
+  {
+    key: 'ws64',
+    title: 'websocket echo, 64 B',
+    detail: '50 sessions, 8 messages in flight each',
+    servers: ALL,
+    kind: 'echo',
+    run: echo(websocketEcho, { size: 64, clients: 50, inFlight: 8 }),
+  },
+  {
+    key: 'ws4k',
+    title: 'websocket echo, 4 KB',
+    detail: '50 sessions, 8 messages in flight each',
+    servers: ALL,
+    kind: 'echo',
+    run: echo(websocketEcho, { size: 4096, clients: 50, inFlight: 8 }),
+  },
+  {
+    key: 'xhrStreaming',
+    title: 'xhr-streaming echo, 64 B',
+    detail: '50 sessions, 1 xhr_send in flight each',
+    servers: HTTP,
+    kind: 'echo',
+    run: echo(xhrStreamingEcho, { size: 64, clients: 50, inFlight: 1 }),
+  },
+  {
+    key: 'xhrPolling',
+    title: 'xhr-polling echo, 64 B',
+    detail: '50 sessions, 1 xhr_send in flight each',
+    servers: HTTP,
+    kind: 'echo',
+    run: echo(xhrPollingEcho, { size: 64, clients: 50, inFlight: 1 }),
+  },
+  {
+    key: 'idle',
+    title: 'idle websocket sessions',
+    detail: '4000 open, memory growth after GC',
+    servers: ALL,
+    kind: 'idle',
+    run: idle({ count: 4000 }),
+  },
+  {
+    key: 'broadcast',
+    title: 'broadcast to 10 000 websocket sessions',
+    detail: '64 B message, median of 5 broadcasts',
+    servers: ALL,
+    kind: 'broadcast',
+    run: broadcast({ count: 10_000, times: 5 }),
+  },
+];
+
+module.exports = { SCENARIOS };

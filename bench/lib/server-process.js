@@ -1,0 +1,70 @@
+'use strict';
+/** A benchmark server as a child process, driven over IPC. */
+const { fork } = require('node:child_process');
+const path = require('node:path');
+
+const SERVERS = {
+  ours: { label: 'sockjs-express (in Connect)', file: 'ours.js' },
+  'ours-express': { label: 'sockjs-express (in Express)', file: 'ours.js', args: ['--express'] },
+  'sockjs-node': { label: 'sockjs-node 0.3.24', file: 'sockjs-node.js' },
+  'bare-ws': { label: 'bare ws', file: 'bare-ws.js' },
+  'http-floor': { label: 'node:http floor (no SockJS headers)', file: 'http-floor.js' },
+};
+
+class ServerProcess {
+  /**
+   * Starts server `name`; resolves once it listens.
+   * @param {string} name a key of SERVERS
+   * @param {{ profileDir?: string }} options `profileDir`: run under `--cpu-prof`, profiles there
+   */
+  static start(name, options = {}) {
+    const execArgv = ['--expose-gc'];
+    if (options.profileDir) execArgv.push('--cpu-prof', `--cpu-prof-dir=${options.profileDir}`);
+    const child = fork(path.join(__dirname, '..', 'servers', SERVERS[name].file), SERVERS[name].args ?? [], {
+      execArgv,
+      stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+    });
+    return new Promise((resolve, reject) => {
+      child.once('error', reject);
+      child.once('exit', (code) => reject(new Error(`${name} server exited (${code}) before listening`)));
+      child.once('message', (message) => resolve(new ServerProcess(child, message.port)));
+    });
+  }
+
+  constructor(child, port) {
+    this.child = child;
+    this.port = port;
+    this.nextId = 0;
+    this.pending = new Map();
+    child.on('message', (message) => {
+      const resolve = this.pending.get(message.id);
+      this.pending.delete(message.id);
+      resolve?.(message);
+    });
+  }
+
+  /** Sends `cmd` to the server; resolves with its answer. */
+  request(cmd, extra = {}) {
+    const id = ++this.nextId;
+    return new Promise((resolve) => {
+      this.pending.set(id, resolve);
+      this.child.send({ id, cmd, ...extra });
+    });
+  }
+
+  /** Asks the server to exit (so a profile gets written); kills it after 10 s. */
+  stop() {
+    const child = this.child;
+    if (child.exitCode !== null || child.signalCode !== null) return Promise.resolve();
+    return new Promise((resolve) => {
+      const timer = setTimeout(() => child.kill('SIGKILL'), 10_000);
+      child.once('exit', () => {
+        clearTimeout(timer);
+        resolve();
+      });
+      child.send({ cmd: 'exit' });
+    });
+  }
+}
+
+module.exports = { ServerProcess, SERVERS };

@@ -1,0 +1,132 @@
+'use strict';
+/**
+ * The benchmark runner: `npm run bench` at the top level.
+ *
+ *   node bench/run.js [--rounds 3] [--duration 3] [--warmup 1]
+ *                     [--only ws64,ws4k,xhrStreaming,xhrPolling,idle,broadcast]
+ *                     [--servers ours,sockjs-node,bare-ws] [--profile] [--no-write]
+ *
+ * This process is the load generator; each server runs alone in a child
+ * process on 127.0.0.1, started fresh for every scenario and round. Rounds
+ * alternate the servers (and rotate their order) because the machine is
+ * shared and noisy; the table shows medians over rounds. `--profile` runs
+ * the servers under `node --cpu-prof` (profiles in bench/profiles/).
+ */
+const { execSync } = require('node:child_process');
+const fs = require('node:fs');
+const os = require('node:os');
+const path = require('node:path');
+const { parseArgs } = require('node:util');
+
+const HERE = __dirname;
+if (!fs.existsSync(path.join(HERE, 'node_modules', 'sockjs'))) {
+  console.log('installing bench dependencies (npm ci in bench/)');
+  execSync('npm ci --no-audit --no-fund', { cwd: HERE, stdio: 'inherit' });
+}
+
+const { ServerProcess, SERVERS } = require('./lib/server-process');
+const { SCENARIOS } = require('./lib/scenarios');
+const { summarise, markdown } = require('./lib/report');
+const { resetAgent } = require('./lib/clients');
+const { sleep } = require('./lib/stats');
+
+const { values: args } = parseArgs({
+  options: {
+    rounds: { type: 'string', default: '3' },
+    duration: { type: 'string', default: '3' },
+    warmup: { type: 'string', default: '1' },
+    only: { type: 'string' },
+    servers: { type: 'string' },
+    profile: { type: 'boolean', default: false },
+    'no-write': { type: 'boolean', default: false },
+  },
+});
+
+/** Open files this process may hold; the broadcast scenario needs one per session. */
+function fileLimit() {
+  try {
+    const limit = execSync('ulimit -n', { shell: '/bin/sh', encoding: 'utf8' }).trim();
+    return limit === 'unlimited' ? Infinity : Number(limit);
+  } catch {
+    return 1024;
+  }
+}
+
+const settings = {
+  rounds: Number(args.rounds),
+  duration: Number(args.duration),
+  warmup: Number(args.warmup),
+  maxConnections: fileLimit() - 200,
+};
+const wanted = (list, all) => (list ? list.split(',') : all);
+const scenarios = SCENARIOS.filter((s) => wanted(args.only, SCENARIOS.map((x) => x.key)).includes(s.key)).map((s) => ({
+  ...s,
+  servers: s.servers.filter((server) => wanted(args.servers, Object.keys(SERVERS)).includes(server)),
+}));
+const profileDir = args.profile ? path.join(HERE, 'profiles') : undefined;
+
+async function main() {
+  const started = new Date();
+  const rounds = {};
+  if (settings.maxConnections < 10_000) {
+    console.warn(`ulimit -n allows ${settings.maxConnections + 200} files: broadcast uses ${settings.maxConnections} sessions`);
+  }
+  for (let round = 0; round < settings.rounds; round++) {
+    for (const scenario of scenarios) {
+      // Rotate the order each round so no server always goes first.
+      const order = scenario.servers.map((_, i, list) => list[(i + round) % list.length]);
+      for (const name of order) {
+        const server = await ServerProcess.start(name, { profileDir });
+        let outcome;
+        try {
+          outcome = await scenario.run(server, name, settings);
+        } finally {
+          await server.stop();
+          outcome?.close();
+          resetAgent();
+        }
+        ((rounds[scenario.key] ??= {})[name] ??= []).push(outcome.result);
+        console.log(`round ${round + 1} ${scenario.key} ${name}: ${JSON.stringify(outcome.result, roundNumbers)}`);
+        await sleep(300);
+      }
+    }
+  }
+  const table = markdown(scenarios, summarise(scenarios, rounds));
+  console.log('\n' + table);
+  if (!args['no-write'] && !args.profile) writeResults(table, started);
+}
+
+function roundNumbers(_key, value) {
+  return typeof value === 'number' ? Math.round(value * 100) / 100 : value;
+}
+
+const START = '<!-- results:start -->';
+const END = '<!-- results:end -->';
+
+/** Replaces the generated part of bench/RESULTS.md, keeping the notes around it. */
+function writeResults(table, started) {
+  const file = path.join(HERE, 'RESULTS.md');
+  const cpus = os.cpus();
+  const argv = process.argv.slice(2).join(' ');
+  const block = [
+    START,
+    `Run ${started.toISOString().replace(/\.\d+Z$/, 'Z')} with \`npm run bench${argv ? ` -- ${argv}` : ''}\` ` +
+      `(${settings.rounds} rounds, ${settings.duration} s measured after ${settings.warmup} s warm-up per echo run).`,
+    `Machine: ${cpus.length} cores (${cpus[0]?.model.trim() ?? 'unknown'}), ${Math.round(os.totalmem() / 2 ** 30)} GiB, ` +
+      `Node ${process.version}, ${os.type()} ${os.release()}, load average at the end ${os.loadavg().map((l) => l.toFixed(2)).join(' ')}.`,
+    '',
+    table,
+    END,
+  ].join('\n');
+  const current = fs.existsSync(file) ? fs.readFileSync(file, 'utf8') : `# Benchmark results\n\n${START}\n${END}\n`;
+  const from = current.indexOf(START);
+  const to = current.indexOf(END);
+  const next = from < 0 || to < 0 ? `${current}\n${block}\n` : current.slice(0, from) + block + current.slice(to + END.length);
+  fs.writeFileSync(file, next);
+  console.log(`wrote ${path.relative(process.cwd(), file)}`);
+}
+
+main().catch((error) => {
+  console.error(error);
+  process.exit(1);
+});

@@ -1,0 +1,25 @@
+'use strict';
+/**
+ * sockjs-express echo at /echo, default options, from the compiled dist/
+ * users run, mounted with `app.use('/echo', echo)` in a Connect app (the
+ * lightest host it documents) or, with `--express`, in an Express app.
+ */
+const http = require('node:http');
+const connect = require('connect');
+const express = require('express');
+const { sockjs } = require('../..');
+const { serve } = require('./control');
+
+const echo = sockjs({}, (session) => {
+  session.on('data', (message) => session.send(message));
+});
+const app = process.argv.includes('--express') ? express() : connect();
+app.use('/echo', echo);
+const server = http.createServer(app);
+echo.attach(server);
+// Connect does not tell a handler where it is mounted: one request does, before websockets come.
+serve(
+  server,
+  (message) => echo.broadcast(message),
+  async (port) => void (await fetch(`http://127.0.0.1:${port}/echo`)).text(),
+);
