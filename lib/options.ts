@@ -102,7 +102,8 @@ export interface Options {
   responseLimit?: number;
   /**
    * Largest incoming request body or websocket message, in bytes. Larger HTTP
-   * sends get `413`; larger websocket messages close the connection with 1009.
+   * sends get `413`; larger websocket messages close the connection. Either way
+   * the session closes with 1009 "Message too big".
    * @default 1048576
    */
   maxMessageSize?: number;

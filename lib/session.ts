@@ -39,6 +39,8 @@ export const INTERRUPTED = { code: 1002, reason: 'Connection interrupted' } as c
 export const TIMED_OUT = { code: 1006, reason: 'Session timed out' } as const;
 /** Code and reason when more than `maxQueuedBytes` wait for the client. */
 export const QUEUE_OVERFLOW = { code: 1008, reason: 'Queue limit exceeded' } as const;
+/** Code and reason when a client sent more than `maxMessageSize` at once (HTTP send or websocket message). */
+export const MESSAGE_TOO_BIG = { code: 1009, reason: 'Message too big' } as const;
 /** Code and reason when more than `maxQueuedBytes` of messages wait unread in the `recv()` inbox. */
 export const INBOX_OVERFLOW = { code: 1008, reason: 'Inbox limit exceeded' } as const;
 
@@ -244,6 +246,16 @@ export class Session extends EventEmitter<SessionEvents> {
     if (this.#state === 'closing' || this.#state === 'closed') return false;
     this.#closeWith(code, reason);
     return true;
+  }
+
+  /**
+   * Closes for a protocol reason, with a code `close()` keeps for itself (1009 for a
+   * send over `maxMessageSize`): what is queued goes first, then `c[code,"reason"]`.
+   * @internal
+   */
+  refuse(code: number, reason: string): void {
+    if (this.#state === 'closing' || this.#state === 'closed') return;
+    this.#closeWith(code, reason);
   }
 
   /** Starts the close: the close frame follows what is queued. */

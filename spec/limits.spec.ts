@@ -74,21 +74,20 @@ async function sendUntilClosed(session: Session, chunk: string, send = (text: st
 }
 
 describe('maxMessageSize', () => {
-  it('refuses a jsonp_send body over the limit with 413, form-encoded or raw, and the session keeps working', async () => {
-    const endpoint = await serve({ maxMessageSize: 64 }, (session) => session.on('data', (m) => session.send(m)));
-    const { path } = await openPolling(endpoint);
-    const big = JSON.stringify(['x'.repeat(100)]);
-    const form = await request(endpoint.server.base)
+  it.each([
+    ['form-encoded', 'form', (body: string) => `d=${encodeURIComponent(body)}`],
+    ['raw', 'text', (body: string) => body],
+  ])('refuses a %s jsonp_send body over the limit with 413 and closes the session with 1009, which the next poll reports', async (_name, type, encode) => {
+    const endpoint = await serve({ maxMessageSize: 64 });
+    const { path, session } = await openPolling(endpoint);
+    const closed = closeOf(session);
+    const reply = await request(endpoint.server.base)
       .post(`${path}/jsonp_send`)
-      .type('form')
-      .send(`d=${encodeURIComponent(big)}`);
-    expect(form.status).toBe(413);
-    expect(form.text).toBe('Payload too large.');
-    const raw = await request(endpoint.server.base).post(`${path}/jsonp_send`).type('text').send(big);
-    expect(raw.status).toBe(413);
-    const small = await request(endpoint.server.base).post(`${path}/jsonp_send`).type('text').send('["ok"]');
-    expect([small.status, small.text]).toEqual([200, 'ok']);
-    expect((await request(endpoint.server.base).post(`${path}/xhr`)).text).toBe('a["ok"]\n');
+      .type(type)
+      .send(encode(JSON.stringify(['x'.repeat(100)])));
+    expect([reply.status, reply.text]).toEqual([413, 'Payload too large.']);
+    expect(await closed).toMatchObject({ code: 1009, reason: 'Message too big' });
+    expect((await request(endpoint.server.base).post(`${path}/xhr`)).text).toBe('c[1009,"Message too big"]\n');
   });
 
   it.each([

@@ -256,15 +256,21 @@ describe('#xhr_send', () => {
     expect((await xhrSend(session, '["x"]')).status).toBe(404);
   });
 
-  it('refuses a body over maxMessageSize with 413 and the session keeps working', async () => {
+  it('refuses a body over maxMessageSize with 413 and closes the session with 1009 after what was queued', async () => {
+    const big = JSON.stringify(['x'.repeat(100)]);
     const { session } = await serve({ maxMessageSize: 64 });
     await xhr(session);
-    const big = JSON.stringify(['x'.repeat(100)]);
+    expect((await xhrSend(session, '["before"]')).status).toBe(204);
     expect((await xhrSend(session, big)).status).toBe(413);
-    const chunked = send('POST', `${session}/xhr_send`, { chunks: [big.slice(0, 40), big.slice(40)] });
+    expect((await xhr(session)).text).toBe('a["before"]\n');
+    expect((await xhr(session)).text).toBe('c[1009,"Message too big"]\n');
+    expect((await xhrSend(session, '["after"]')).status).toBe(404);
+
+    const { session: other } = await serve({ maxMessageSize: 64 });
+    await xhr(other);
+    const chunked = send('POST', `${other}/xhr_send`, { chunks: [big.slice(0, 40), big.slice(40)] });
     expect((await chunked.reply).status).toBe(413);
-    expect((await xhrSend(session, '["small"]')).status).toBe(204);
-    expect((await xhr(session)).text).toBe('a["small"]\n');
+    expect((await xhr(other)).text).toBe('c[1009,"Message too big"]\n');
   });
 });
 

@@ -9,6 +9,7 @@ import { noCache, readBody, sendText } from '../http';
 import { bindingKey } from '../binding';
 import type { SessionBinding } from '../options';
 import type { Registry } from '../registry';
+import { MESSAGE_TOO_BIG } from '../session';
 
 export interface SendContext {
   readonly registry: Registry;
@@ -53,6 +54,9 @@ function sender(format: SendFormat, context: SendContext) {
     const body = await readBody(req, context.maxMessageSize);
     if (body === 'aborted') return;
     if (body === 'too-large') {
+      // A jsonp client never sees this status: closing the session tells every
+      // client, on its next receiving request, that its message was not taken.
+      session.refuse(MESSAGE_TOO_BIG.code, MESSAGE_TOO_BIG.reason);
       res.setHeader('Connection', 'close');
       sendText(res, 413, 'Payload too large.');
       return;

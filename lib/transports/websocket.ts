@@ -11,7 +11,7 @@ import { TransportError } from '../errors';
 import { parseMessages } from '../framing';
 import { sendText } from '../http';
 import type { Receiver, SessionTransport } from '../receiver';
-import type { Session } from '../session';
+import { MESSAGE_TOO_BIG, type Session } from '../session';
 import { Ticker } from '../ticker';
 
 const debug = createDebug('sockjs:websocket');
@@ -36,7 +36,7 @@ export const PING_TIMEOUT = { code: 1006, reason: 'Ping timeout' } as const;
  * `ws` closes the websocket with (RFC 6455, 7.4.1) and a reason.
  */
 function protocolClose(error: Error & { code?: string }): { code: number; reason: string } {
-  if (error.code === 'WS_ERR_UNSUPPORTED_MESSAGE_LENGTH') return { code: 1009, reason: 'Message too big' };
+  if (error.code === 'WS_ERR_UNSUPPORTED_MESSAGE_LENGTH') return MESSAGE_TOO_BIG;
   if (error.code === 'WS_ERR_INVALID_UTF8') return { code: 1007, reason: 'Invalid UTF-8' };
   return { code: 1002, reason: 'Websocket protocol error' };
 }
