@@ -15,6 +15,9 @@ import fc from 'fast-check';
 import WebSocket from 'ws';
 
 const MAX_MESSAGE_SIZE = 4096;
+/** Multiplies every numRuns, for a longer hunt outside `npm test` (FUZZ_SCALE=20 npx jest spec/fuzz.spec.ts). */
+const SCALE = Number(process.env.FUZZ_SCALE ?? 1);
+const runs = (n: number): number => Math.max(1, Math.round(n * SCALE));
 /** Statuses a deliberate answer may have (403 belongs to origin checks). */
 const STATUSES = new Set([200, 204, 400, 403, 404, 405, 413, 500]);
 /** A 500 is deliberate only with one of the protocol's texts. */
@@ -166,9 +169,9 @@ describe('fuzz', () => {
         if (answer.reset) expect({ url, hasBody }).toEqual({ url, hasBody: true });
         else expect({ url, answer, deliberate: deliberate(answer, method) }).toEqual({ url, answer, deliberate: true });
       }),
-      { numRuns: 400 },
+      { numRuns: runs(400) },
     );
-  }, 120_000);
+  }, 120_000 * Math.max(1, SCALE));
 
   it('answers random xhr_send and jsonp_send bodies on a live session with a deliberate status', async () => {
     const statuses = new Set<number>();
@@ -184,11 +187,11 @@ describe('fuzz', () => {
         if (tooBig && !answer.reset) expect(answer.status).toBe(413);
         statuses.add(answer.status);
       }),
-      { numRuns: 300 },
+      { numRuns: runs(300) },
     );
     // The bodies reached every answer: taken, refused as too large, refused as broken.
     expect([204, 200, 413, 500].filter((status) => !statuses.has(status))).toEqual([]);
-  }, 120_000);
+  }, 120_000 * Math.max(1, SCALE));
 
   const frame = fc.oneof(
     fc.string({ unit: 'binary' }).map((text) => ({ kind: 'text' as const, data: text })),
@@ -224,11 +227,11 @@ describe('fuzz', () => {
         expect({ frames, code, known: CLOSE_CODES.has(code) }).toEqual({ frames, code, known: true });
         codes.add(code);
       }),
-      { numRuns: 150 },
+      { numRuns: runs(150) },
     );
     // The frames reached every refusal: broken JSON, binary, bad UTF-8, too big.
     expect([1000, 1002, 1003, 1007, 1009].filter((code) => !codes.has(code))).toEqual([]);
-  }, 120_000);
+  }, 120_000 * Math.max(1, SCALE));
 
   /** A frame header that claims `length` bytes of payload (masked, as from a client), then a little payload. */
   const header = fc
@@ -249,7 +252,7 @@ describe('fuzz', () => {
         fc.oneof(header, fc.uint8Array({ minLength: 1, maxLength: 64 }).map((bytes) => Buffer.from(bytes))),
         async (raw, bytes) => {
           const target = raw ? '/fuzz/websocket' : `/fuzz/000/raw${live++}/websocket`;
-          const { status, closeCode } = await rawWebsocket(target, bytes);
+          const { status, closeCode } = await rawWebsocket({ target }, bytes);
           expect(status).toBe(101);
           expect({ bytes: bytes.toString('hex'), closeCode, known: closeCode === undefined || CLOSE_CODES.has(closeCode) }).toEqual({
             bytes: bytes.toString('hex'),
@@ -259,11 +262,36 @@ describe('fuzz', () => {
           codes.add(closeCode);
         },
       ),
-      { numRuns: 150 },
+      { numRuns: runs(150) },
     );
     // Length claims past maxMessageSize were refused with 1009, garbage with 1002.
     expect([1002, 1009].filter((code) => !codes.has(code))).toEqual([]);
-  }, 120_000);
+  }, 120_000 * Math.max(1, SCALE));
+
+  it('answers upgrades to random paths, with random methods and Upgrade headers, with a deliberate status', async () => {
+    const statuses = new Set<number>();
+    await fc.assert(
+      fc.asyncProperty(
+        fc.constantFrom('GET', 'POST', 'PUT'),
+        fc.oneof(urlPath.map((p) => '/fuzz' + p), urlPath, fc.constantFrom('/fuzz/websocket', '/fuzz/0/0/websocket')),
+        fc.oneof(fc.constantFrom('websocket', 'WebSocket', 'h2c', ''), fc.string({ unit: 'grapheme-ascii', maxLength: 20 })),
+        async (method, target, upgrade) => {
+          const { status } = await rawWebsocket({ target, method, upgrade }, Buffer.alloc(0));
+          // An empty Upgrade header makes a plain request, which may get any deliberate status.
+          expect({ target, method, upgrade, status, known: status === 101 || STATUSES.has(status) }).toEqual({
+            target,
+            method,
+            upgrade,
+            status,
+            known: true,
+          });
+          statuses.add(status);
+        },
+      ),
+      { numRuns: runs(200) },
+    );
+    expect([101, 400, 404, 405].filter((status) => !statuses.has(status))).toEqual([]);
+  }, 120_000 * Math.max(1, SCALE));
 });
 
 /**
@@ -271,28 +299,34 @@ describe('fuzz', () => {
  * sent until it closed the connection: the handshake status and the code of
  * its close frame, if it sent one.
  */
-function rawWebsocket(target: string, bytes: Buffer): Promise<{ status: number; closeCode: number | undefined }> {
+function rawWebsocket(
+  { target, method = 'GET', upgrade = 'websocket' }: { target: string; method?: string; upgrade?: string },
+  bytes: Buffer,
+): Promise<{ status: number; closeCode: number | undefined }> {
   return new Promise((resolve, reject) => {
     const socket = net.connect(port, '127.0.0.1');
     const chunks: Buffer[] = [];
     let upgraded = false;
+    const statusOf = (all: Buffer): number => Number(/^HTTP\/1\.1 (\d+)/.exec(all.toString('latin1'))?.[1]);
     socket.on('error', () => undefined);
     socket.on('data', (chunk: Buffer) => {
       chunks.push(chunk);
-      if (!upgraded && Buffer.concat(chunks).includes('\r\n\r\n')) {
-        upgraded = true;
-        socket.end(bytes);
-      }
+      const all = Buffer.concat(chunks);
+      if (upgraded || !all.includes('\r\n\r\n')) return;
+      upgraded = true;
+      if (statusOf(all) === 101) return void socket.end(bytes);
+      // Not upgraded: a plain answer on a connection that may stay open.
+      resolve({ status: statusOf(all), closeCode: undefined });
+      socket.destroy();
     });
     socket.on('close', () => {
       const all = Buffer.concat(chunks);
       const end = all.indexOf('\r\n\r\n');
       if (end < 0) return reject(new Error(`no handshake answer: ${all.toString()}`));
-      const status = Number(/^HTTP\/1\.1 (\d+)/.exec(all.toString('latin1'))?.[1]);
-      resolve({ status, closeCode: closeCodeIn(all.subarray(end + 4)) });
+      resolve({ status: statusOf(all), closeCode: closeCodeIn(all.subarray(end + 4)) });
     });
     socket.write(
-      `GET ${target} HTTP/1.1\r\nHost: 127.0.0.1\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n` +
+      `${method} ${target} HTTP/1.1\r\nHost: 127.0.0.1\r\nUpgrade: ${upgrade}\r\nConnection: Upgrade\r\n` +
         'Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n',
     );
   });

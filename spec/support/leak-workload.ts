@@ -11,6 +11,7 @@
  * `--no-flush-bytecode` keeps V8 from dropping the bytecode of idle functions
  * between the two measurements, which alone moved the heap by about -400 KB.
  */
+import { createHook } from 'node:async_hooks';
 import http from 'node:http';
 import type { Socket } from 'node:net';
 import { sockjs, type Session } from '../../lib';
@@ -33,6 +34,9 @@ export interface LeakReport {
   heapAfter: number;
   resourcesBaseline: string[];
   resourcesAfter: string[];
+  /** Live timers and sockets by type, unref'd ones included (which getActiveResourcesInfo leaves out). */
+  handlesBaseline: Record<string, number>;
+  handlesAfter: Record<string, number>;
   listenersBaseline: Record<string, number>;
   listenersAfter: Record<string, number>;
   handlerListenersBaseline: number;
@@ -44,6 +48,24 @@ export interface LeakReport {
 const CONCURRENCY = 40;
 /** Echoed back large enough to end a streaming response (responseLimit below). */
 const ROLLOVER = 'x'.repeat(300);
+
+/** Timers and sockets alive now, by async resource type, tracked from their creation to their end. */
+const TRACKED = new Set(['Timeout', 'Immediate', 'TCPWRAP', 'TCPSERVERWRAP']);
+const liveHandles = new Map<number, string>();
+createHook({
+  init(asyncId, type) {
+    if (TRACKED.has(type)) liveHandles.set(asyncId, type);
+  },
+  destroy(asyncId) {
+    liveHandles.delete(asyncId);
+  },
+}).enable();
+
+function handleCounts(): Record<string, number> {
+  const counts: Record<string, number> = {};
+  for (const type of liveHandles.values()) counts[type] = (counts[type] ?? 0) + 1;
+  return counts;
+}
 
 async function settledHeap(): Promise<number> {
   const gc = (globalThis as { gc?: () => void }).gc;
@@ -123,6 +145,7 @@ async function main(): Promise<void> {
   await run(0, warmUp);
   const heapBaseline = await settledHeap();
   const resourcesBaseline = process.getActiveResourcesInfo().sort();
+  const handlesBaseline = handleCounts();
   const listenersBaseline = listenerCounts(running.server);
   const handlerListenersBaseline = handler.listenerCount('connection');
   for (const key of Object.keys(ended)) delete ended[key];
@@ -141,6 +164,8 @@ async function main(): Promise<void> {
     heapAfter,
     resourcesBaseline,
     resourcesAfter: process.getActiveResourcesInfo().sort(),
+    handlesBaseline,
+    handlesAfter: handleCounts(),
     listenersBaseline,
     listenersAfter: listenerCounts(running.server),
     handlerListenersBaseline,
