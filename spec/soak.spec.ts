@@ -4,10 +4,11 @@
  * two and clients re-open their receiving request all the time. Each client
  * sends numbered messages, the server sends numbered messages to each
  * session, and both sides must see every message exactly once, in order,
- * before the close.
+ * before the close. Broadcasts run all along, interleaved with the sends:
+ * each client must see an unbroken run of them, in order, none twice.
  */
 import http from 'node:http';
-import { sockjs, type Session } from '../lib';
+import { sockjs, type Session, type SockJSHandler } from '../lib';
 import { listen, type Running } from './helpers';
 import { WIRE_TRANSPORTS, openWire, type WireTransport } from './support/wire';
 
@@ -31,8 +32,10 @@ interface ServerSide {
 
 let running: Running | undefined;
 let agent: http.Agent | undefined;
+let broadcasting: NodeJS.Timeout | undefined;
 
 afterEach(async () => {
+  clearTimeout(broadcasting);
   agent?.destroy();
   await running?.close();
   running = undefined;
@@ -63,6 +66,19 @@ function soakHandler(sides: Map<Session, ServerSide>) {
   });
 }
 
+/** Broadcasts `b0`, `b1`, ... to every open session, one every few milliseconds, until afterEach. */
+function broadcastForever(handler: SockJSHandler): void {
+  let k = 0;
+  const tick = (): void => {
+    handler.broadcast(`b${k++}`);
+    broadcasting = setTimeout(tick, 1 + Math.floor(Math.random() * 3));
+  };
+  tick();
+}
+
+/** Whether `list` is `b<k>`, `b<k+1>`, ... with no gap and no repeat. */
+const unbroken = (list: string[]): boolean => list.every((m, i) => i === 0 || Number(m.slice(1)) === Number(list[i - 1].slice(1)) + 1);
+
 /** One client: opens, sends its messages in batches of 1 to 3, waits for the server's close. */
 async function soakClient(base: string, transport: WireTransport, name: string): Promise<{ received: string[]; end: unknown }> {
   const received: string[] = [];
@@ -82,6 +98,7 @@ describe('soak', () => {
     const sides = new Map<Session, ServerSide>();
     const handler = soakHandler(sides);
     running = await listen({ '/soak': handler });
+    broadcastForever(handler);
     agent = new http.Agent({ keepAlive: true });
     const base = `${running.base}/soak`;
 
@@ -92,11 +109,15 @@ describe('soak', () => {
 
     const expectedFromServer = numbered(FROM_SERVER, serverMessage);
     clients.forEach(({ transport }, i) => {
-      expect({ transport, ...results[i] }).toEqual({
+      const { received, end } = results[i];
+      const broadcasts = received.filter((m) => /^b\d+$/.test(m));
+      expect({ transport, end, own: received.filter((m) => !/^b\d+$/.test(m)), broadcastsUnbroken: unbroken(broadcasts) }).toEqual({
         transport,
-        received: expectedFromServer,
         end: { code: 3000, reason: 'Go away!' },
+        own: expectedFromServer,
+        broadcastsUnbroken: true,
       });
+      expect(broadcasts.length).toBeGreaterThan(0);
     });
 
     // Every session ended, once each, having read exactly what its client sent.
