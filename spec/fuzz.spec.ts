@@ -59,7 +59,8 @@ afterAll(async () => {
 
 afterEach(() => {
   // The server lived through it, and no error escaped to Express or the process.
-  expect({ alive: child.exitCode === null && child.signalCode === null, faults: stderr }).toEqual({ alive: true, faults: '' });
+  const faults = stderr.split('\n').filter((line) => line.startsWith('FAULT'));
+  expect({ alive: child.exitCode === null && child.signalCode === null, faults, stderr }).toEqual({ alive: true, faults: [], stderr });
 });
 
 /** Percent-encodes what a URL cannot carry raw, but leaves `%` alone so malformed escapes get through. */
