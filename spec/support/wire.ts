@@ -114,14 +114,20 @@ let counter = 0;
 export function openWire(url: string, transport: WireTransport, handlers: WireHandlers, agent: http.Agent): WireSession {
   const sessionUrl = `${url}/000/w${process.pid}x${(counter++).toString(36)}`;
   let markOpen!: () => void;
+  let failOpen!: (error: Error) => void;
   let markEnded!: (end: WireEnd) => void;
-  const opened = new Promise<void>((resolve) => (markOpen = resolve));
+  const opened = new Promise<void>((resolve, reject) => {
+    markOpen = resolve;
+    failOpen = reject;
+  });
+  opened.catch(() => undefined);
   const ended = new Promise<WireEnd>((resolve) => (markEnded = resolve));
   let done = false;
   let isOpen = false;
   const finish = (end: WireEnd): void => {
     if (done) return;
     done = true;
+    if (!isOpen) failOpen(new Error(`${transport} session ended before it opened: ${JSON.stringify(end)}`));
     markEnded(end);
   };
 
@@ -134,8 +140,7 @@ export function openWire(url: string, transport: WireTransport, handlers: WireHa
       if (isOpen) finish({ code: 0, reason: 'second open frame' });
       isOpen = true;
       markOpen();
-    }
-    else if (kind === 'a') for (const message of JSON.parse(text.slice(1)) as string[]) handlers.message?.(message);
+    } else if (kind === 'a') for (const message of JSON.parse(text.slice(1)) as string[]) handlers.message?.(message);
     else if (kind === 'c') {
       const [code, reason] = JSON.parse(text.slice(1)) as [number, string];
       finish({ code, reason });
@@ -146,7 +151,11 @@ export function openWire(url: string, transport: WireTransport, handlers: WireHa
     const raw = transport === 'raw-websocket';
     const ws = new WebSocket(raw ? `${url.replace(/^http/, 'ws')}/websocket` : `${sessionUrl.replace(/^http/, 'ws')}/websocket`);
     ws.on('error', () => undefined);
-    ws.on('open', () => raw && markOpen());
+    ws.on('open', () => {
+      if (!raw) return;
+      isOpen = true;
+      markOpen();
+    });
     ws.on('message', (data) => (raw ? handlers.message?.(data.toString()) : frame(data.toString())));
     ws.on('close', (code, reason) => finish({ code, reason: reason.toString() }));
     let sending = Promise.resolve();
