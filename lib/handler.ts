@@ -278,6 +278,8 @@ function buildRouter(opts: ResolvedOptions, registry: Registry, isClosed: () => 
     const handle: RequestHandler = serve
       ? (req, res) => serve(req, res, sessionIdOf(req.url))
       : (req, res) => refusePlainRequest(req, res);
+    // Express would answer HEAD with the GET route: a session opened for nobody to read.
+    if (entry.method === 'GET' && action.kind === 'receive') layer.head(methodNotAllowed(allow));
     const method = entry.method === 'GET' ? layer.get.bind(layer) : layer.post.bind(layer);
     method(...corsMiddleware, ...sessionMiddleware, handle);
     if (entry.preflight) layer.options(preflight(corsMiddleware[0]));

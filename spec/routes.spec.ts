@@ -86,6 +86,22 @@ describe('#methodNotAllowed', () => {
   });
 });
 
+describe('HEAD on a receiving route', () => {
+  // Found by spec/fuzz.spec.ts: Express answers HEAD with the GET route, so a
+  // HEAD request opened a session whose frames went nowhere, and held it open.
+  it.each([
+    ['/000/h1/eventsource', 'GET'],
+    ['/000/h2/htmlfile?c=cb', 'GET'],
+    ['/000/h3/jsonp?c=cb', 'OPTIONS, GET'],
+  ])('refuses HEAD %j with 405, Allow %j, and opens no session', async (path, allow) => {
+    const handler = echo();
+    const server = await listen({ [PREFIX]: handler });
+    running.push(server);
+    const res = await request(server.base + PREFIX).head(path);
+    expect({ status: res.status, allow: res.headers.allow, sessions: handler.sessions.size }).toEqual({ status: 405, allow, sessions: 0 });
+  });
+});
+
 describe('#info', () => {
   it('describes the server as uncached JSON with CORS for the calling origin', async () => {
     const url = await serve();
