@@ -1,7 +1,9 @@
 /**
  * A server for the `handler.close()` spec: prints `port <n>`, then on the line
- * `close` from stdin prints `sessions <n>`, calls `handler.close()` and
- * `server.close()`, and is then expected to exit by itself (no process.exit).
+ * `close <requests>` from stdin waits until that many HTTP requests have reached
+ * it (so every held poll is attached, none still in the listen queue), prints
+ * `sessions <n>`, calls `handler.close()` and `server.close()`, and is then
+ * expected to exit by itself (no process.exit).
  */
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -13,12 +15,16 @@ const app = express();
 app.use('/s', handler);
 const server = http.createServer(app);
 handler.attach(server);
+let requests = 0;
+server.on('request', () => requests++);
 server.listen(0, '127.0.0.1', () => console.log(`port ${(server.address() as AddressInfo).port}`));
 
 process.stdin.setEncoding('utf8');
-process.stdin.on('data', (text: string) => {
-  if (!text.includes('close')) return;
+process.stdin.on('data', async (text: string) => {
+  const match = /^close (\d+)/.exec(text);
+  if (!match) return;
   process.stdin.destroy();
+  while (requests < Number(match[1])) await new Promise((resolve) => setTimeout(resolve, 10));
   console.log(`sessions ${handler.sessions.size}`);
   void handler.close().then(() => {
     console.log(`handler closed, sessions ${handler.sessions.size}, upgrade listeners ${server.listenerCount('upgrade')}`);
