@@ -129,7 +129,11 @@ export function sockjs(options?: Options | SessionHandler, onSession?: SessionHa
    */
   function track(ws: WebSocket): void {
     websockets.add(ws);
-    ws.once('close', () => websockets.delete(ws));
+    ws.on('close', untrack);
+  }
+  /** One listener for every websocket (`close` comes once), rather than a closure per websocket. */
+  function untrack(this: WebSocket): void {
+    websockets.delete(this);
   }
 
   function serveUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer, path: WebsocketPath): void {
