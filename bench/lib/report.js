@@ -20,6 +20,7 @@ const COLUMNS = {
     ['lastMs', 'ms until the last has it', 1],
     ['syncMs', 'ms in broadcast()', 1],
     ['cpuMs', 'server CPU ms', 1],
+    ['clientCpuMs', 'load generator CPU ms', 1],
     ['rssMB', 'RSS MB', 0],
   ],
 };

@@ -108,15 +108,19 @@ function broadcast({ count, times }) {
     const times_ = [];
     const syncMs = [];
     const cpu = [];
+    const clientCpu = [];
     for (let i = 0; i < times; i++) {
       await sleep(200);
       received = 0;
       const arrived = new Promise((resolve) => (allArrived = resolve));
       const before = await server.request('stats');
+      const clientBefore = process.cpuUsage();
       const start = now();
       const reply = await server.request('broadcast', { message: payloadOf(64) });
       await arrived;
       times_.push(now() - start);
+      const clientUsed = process.cpuUsage(clientBefore);
+      clientCpu.push((clientUsed.user + clientUsed.system) / 1000);
       syncMs.push(reply.syncMs);
       const after = await server.request('stats');
       cpu.push((after.cpuMicros - before.cpuMicros) / 1000);
@@ -128,6 +132,7 @@ function broadcast({ count, times }) {
         lastMs: percentile(times_, 50),
         syncMs: percentile(syncMs, 50),
         cpuMs: percentile(cpu, 50),
+        clientCpuMs: percentile(clientCpu, 50),
         sessions: total,
         rssMB: stats.rss / 2 ** 20,
       },
