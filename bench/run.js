@@ -3,7 +3,7 @@
  * The benchmark runner: `npm run bench` at the top level.
  *
  *   node bench/run.js [--rounds 3] [--duration 3] [--warmup 1]
- *                     [--only ws64,ws4k,xhrStreaming,xhrPolling,idle,broadcast]
+ *                     [--only ws64,ws4k,xhrStreaming,xhrPolling,xhrStreaming1,xhrPolling1,idle,broadcast]
  *                     [--servers ours,sockjs-node,bare-ws] [--profile] [--no-write]
  *
  * This process is the load generator; each server runs alone in a child

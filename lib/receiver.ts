@@ -17,9 +17,11 @@ export interface Receiver {
   /**
    * Writes one frame. Returns `false` when the receiver has finished with
    * this write (a polling response, or a streaming response past its limit)
-   * and must not be written to again.
+   * and must not be written to again. `ascii` promises every character of
+   * `frame` is ASCII (so its UTF-8 bytes are its Latin-1 bytes); a receiver
+   * may use that or ignore it.
    */
-  write(frame: string): boolean;
+  write(frame: string, ascii?: boolean): boolean;
   /** Writes one message unframed (raw websocket only). */
   writeRaw(message: string): void;
   /** Ends the connection; websockets close with `code` and `reason`. */

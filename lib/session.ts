@@ -105,7 +105,8 @@ export class Session extends EventEmitter<SessionEvents> {
   #inbox: string[] | undefined;
   #inboxBytes = 0;
   #failed = false;
-  #waiters: Waiter[] = [];
+  /** `recv()` calls waiting for a message; made by the first that waits. */
+  #waiters: Waiter[] | undefined;
   readonly #context: SessionContext;
 
   /** @internal */
@@ -281,7 +282,7 @@ export class Session extends EventEmitter<SessionEvents> {
     if (this.#state !== 'open' && this.#state !== 'opening') {
       return Promise.reject(new SessionNotOpenError());
     }
-    return new Promise((resolve, reject) => this.#waiters.push({ resolve, reject }));
+    return new Promise((resolve, reject) => (this.#waiters ??= []).push({ resolve, reject }));
   }
 
   /** `for await (const message of session)`: every message until the session closes. */
@@ -364,7 +365,7 @@ export class Session extends EventEmitter<SessionEvents> {
     }
     const buffered = this.#admit(frameBytes);
     if (buffered < 0) return false;
-    this.#write(frame);
+    this.#write(frame, frameBytes === frame.length);
     this.#belowHighWaterMark(buffered);
     return true;
   }
@@ -391,11 +392,12 @@ export class Session extends EventEmitter<SessionEvents> {
     this.#flushScheduled = false;
     while (this.#receiver) {
       if (this.#queue.length > 0) {
-        const frame = messageFrame(this.#queue, this.#queueAscii);
+        const ascii = this.#queueAscii;
+        const frame = messageFrame(this.#queue, ascii);
         this.#queue = [];
         this.#queueAscii = true;
         this.#queuedBytes = 0;
-        this.#write(frame);
+        this.#write(frame, ascii);
         continue;
       }
       if (this.#closeFrame !== undefined) {
@@ -411,10 +413,10 @@ export class Session extends EventEmitter<SessionEvents> {
   }
 
   /** Writes a frame to the attached receiver; lets go of it when it is done. */
-  #write(frame: string): void {
+  #write(frame: string, ascii = false): void {
     const receiver = this.#receiver;
     if (!receiver) return;
-    if (!receiver.write(frame)) {
+    if (!receiver.write(frame, ascii)) {
       this.#release();
       if (this.#state !== 'closed') this.#startDisconnectTimer();
     }
@@ -427,8 +429,8 @@ export class Session extends EventEmitter<SessionEvents> {
     this.#state = 'closing';
     debug('%s closing %d %s', this.id, code, reason);
     const waiters = this.#waiters;
-    this.#waiters = [];
-    for (const waiter of waiters) waiter.reject(new SessionNotOpenError());
+    this.#waiters = undefined;
+    if (waiters) for (const waiter of waiters) waiter.reject(new SessionNotOpenError());
     this.emit('close', code, reason);
   }
 
@@ -469,7 +471,7 @@ export class Session extends EventEmitter<SessionEvents> {
   deliver(messages: readonly string[]): void {
     for (const message of messages) {
       if (this.#state !== 'open') return;
-      const waiter = this.#waiters.shift();
+      const waiter = this.#waiters?.shift();
       if (waiter) {
         waiter.resolve(message);
       } else if (this.#inbox) {

@@ -136,6 +136,24 @@ describe('session', () => {
       expect(await client.next()).toBe('a["\\uffff"]');
     });
 
+    it('sends an ASCII frame as a text frame with the same text, and the non-ASCII frames around it intact', async () => {
+      const { client, session } = await openSession();
+      const big = 'x'.repeat(4096);
+      session.send('caf\u00e9 \ud83d\ude00');
+      expect(await client.next()).toBe('a["caf\u00e9 \ud83d\ude00"]');
+      session.send('plain "quoted" \\ tab\t');
+      session.send(big);
+      expect(await client.next()).toBe(`a["plain \\"quoted\\" \\\\ tab\\t","${big}"]`);
+      session.send('x\u2028y');
+      expect(await client.next()).toBe('a["x\\u2028y"]');
+      session.send('ok');
+      expect(await client.next()).toBe('a["ok"]');
+      session.send('lone \ud800 and \udfff');
+      const lone = await client.next();
+      expect(lone).toBe('a["lone \\ud800 and \\udfff"]');
+      expect(JSON.parse(lone.slice(1))).toEqual(['lone \ud800 and \udfff']);
+    });
+
     it('returns true while open and false once closed', async () => {
       const { client, session } = await openSession();
       expect(session.send('a')).toBe(true);

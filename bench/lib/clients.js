@@ -2,7 +2,8 @@
 /**
  * The load generator's clients. They speak the SockJS wire protocol
  * directly (no sockjs-client): `ws` for the websocket transport, keep-alive
- * `http` requests for xhr-streaming, xhr-polling and xhr_send. A bare client
+ * `http` requests for xhr-streaming, xhr-polling and xhr_send (either one
+ * request per message, or batched the way sockjs-client sends). A bare client
  * speaks plain websocket messages to the bare `ws` server.
  *
  * Echo clients run a closed loop: every echoed message is timed against
@@ -131,14 +132,61 @@ function xhrSend(port, base, encoded, recorder) {
 }
 
 /**
+ * Sends the way sockjs-client's BufferedSender does: at most one `xhr_send`
+ * in flight; messages sent meanwhile wait and go out together as one JSON
+ * array in the next; after each `xhr_send` completes it waits 25 ms before
+ * sending what has gathered (sockjs-client's `sendScheduleWait`).
+ */
+class BufferedSender {
+  constructor(port, base, recorder) {
+    this.url = `${base}/xhr_send`;
+    this.port = port;
+    this.recorder = recorder;
+    this.waiting = [];
+    this.busy = false;
+  }
+
+  /** Queues one message, already JSON-quoted. */
+  send(quoted) {
+    this.waiting.push(quoted);
+    if (!this.busy) this.schedule();
+  }
+
+  schedule() {
+    if (this.waiting.length === 0) return;
+    const payload = `[${this.waiting.join(',')}]`;
+    this.waiting = [];
+    this.busy = true;
+    const done = (ok) => {
+      if (!ok) this.recorder.errors++;
+      setTimeout(() => {
+        this.busy = false;
+        this.schedule();
+      }, 25);
+    };
+    post(this.port, this.url, payload).then((status) => done(status === 204), () => done(false));
+  }
+}
+
+/**
  * An HTTP echo session: sends through xhr_send; `receive(base, onFrame,
  * closed)` keeps a receiving request open and resolves once it ends.
+ * `batched`: send like sockjs-client (see BufferedSender); otherwise every
+ * message is its own `xhr_send`, sent at once.
  */
-function httpEcho(receive) {
+function httpEcho(receive, { batched }) {
   return (port, _kind, payload, inFlight, recorder) => {
     const base = sessionPath('/echo');
-    const encoded = JSON.stringify([payload]);
-    const loop = new EchoLoop(payload, inFlight, recorder, () => xhrSend(port, base, encoded, recorder));
+    let transmit;
+    if (batched) {
+      const sender = new BufferedSender(port, base, recorder);
+      const quoted = JSON.stringify(payload);
+      transmit = () => sender.send(quoted);
+    } else {
+      const encoded = JSON.stringify([payload]);
+      transmit = () => xhrSend(port, base, encoded, recorder);
+    }
+    const loop = new EchoLoop(payload, inFlight, recorder, transmit);
     let closed = false;
     return new Promise((resolve, reject) => {
       const client = { start: () => loop.start(), stop: () => (loop.running = false), close: () => (closed = true) };
@@ -154,14 +202,19 @@ function httpEcho(receive) {
 }
 
 /** xhr-streaming: one streaming response at a time, reopened when the server ends it at `responseLimit`. */
-const xhrStreamingEcho = httpEcho((port, base, onFrame) => post(port, `${base}/xhr_streaming`, '', lineSplitter(onFrame)));
+const streamingReceive = (port, base, onFrame) => post(port, `${base}/xhr_streaming`, '', lineSplitter(onFrame));
 
 /** xhr-polling: one poll at a time, each answered with one frame. */
-const xhrPollingEcho = httpEcho(async (port, base, onFrame) => {
+async function pollingReceive(port, base, onFrame) {
   let body = '';
   await post(port, `${base}/xhr`, '', (chunk) => (body += chunk));
   onFrame(body.trimEnd());
-});
+}
+
+const xhrStreamingEcho = httpEcho(streamingReceive, { batched: false });
+const xhrPollingEcho = httpEcho(pollingReceive, { batched: false });
+const xhrStreamingClientEcho = httpEcho(streamingReceive, { batched: true });
+const xhrPollingClientEcho = httpEcho(pollingReceive, { batched: true });
 
 /**
  * An idle websocket session that counts what arrives. `onMessage(frame)`
@@ -172,4 +225,12 @@ async function idleWebsocket(port, kind, onMessage) {
   return { close: () => ws.terminate() };
 }
 
-module.exports = { websocketEcho, xhrStreamingEcho, xhrPollingEcho, idleWebsocket, resetAgent };
+module.exports = {
+  websocketEcho,
+  xhrStreamingEcho,
+  xhrPollingEcho,
+  xhrStreamingClientEcho,
+  xhrPollingClientEcho,
+  idleWebsocket,
+  resetAgent,
+};

@@ -3,7 +3,7 @@
  * The scenarios. Each runs against one started server and returns one
  * round's numbers; the runner alternates servers and takes medians.
  */
-const { websocketEcho, xhrStreamingEcho, xhrPollingEcho, idleWebsocket } = require('./clients');
+const generator = require('./clients');
 const { Recorder, percentile, sleep, now } = require('./stats');
 
 const ALL = ['ours', 'sockjs-node', 'bare-ws'];
@@ -74,7 +74,7 @@ function echo(client, { size, clients, inFlight }) {
 function idle({ count }) {
   return async (server, name) => {
     const kind = name === 'bare-ws' ? 'bare' : 'sockjs';
-    const open = () => idleWebsocket(server.port, kind, () => {});
+    const open = () => generator.idleWebsocket(server.port, kind, () => {});
     // Warm the handshake path up so compiled code is not counted per connection.
     for (const warm of await openMany(200, 20, open)) warm.close();
     await sleep(500);
@@ -104,19 +104,23 @@ function broadcast({ count, times }) {
       if (frame === 'h') return;
       if (++received === total) allArrived();
     };
-    const sessions = await openMany(total, 100, () => idleWebsocket(server.port, kind, onMessage));
+    const sessions = await openMany(total, 100, () => generator.idleWebsocket(server.port, kind, onMessage));
     const times_ = [];
     const syncMs = [];
     const cpu = [];
+    const clientCpu = [];
     for (let i = 0; i < times; i++) {
       await sleep(200);
       received = 0;
       const arrived = new Promise((resolve) => (allArrived = resolve));
       const before = await server.request('stats');
+      const clientBefore = process.cpuUsage();
       const start = now();
       const reply = await server.request('broadcast', { message: payloadOf(64) });
       await arrived;
       times_.push(now() - start);
+      const clientUsed = process.cpuUsage(clientBefore);
+      clientCpu.push((clientUsed.user + clientUsed.system) / 1000);
       syncMs.push(reply.syncMs);
       const after = await server.request('stats');
       cpu.push((after.cpuMicros - before.cpuMicros) / 1000);
@@ -128,6 +132,7 @@ function broadcast({ count, times }) {
         lastMs: percentile(times_, 50),
         syncMs: percentile(syncMs, 50),
         cpuMs: percentile(cpu, 50),
+        clientCpuMs: percentile(clientCpu, 50),
         sessions: total,
         rssMB: stats.rss / 2 ** 20,
       },
@@ -143,7 +148,7 @@ const SCENARIOS = [
     detail: '50 sessions, 8 messages in flight each',
     servers: ALL,
     kind: 'echo',
-    run: echo(websocketEcho, { size: 64, clients: 50, inFlight: 8 }),
+    run: echo(generator.websocketEcho, { size: 64, clients: 50, inFlight: 8 }),
   },
   {
     key: 'ws4k',
@@ -151,23 +156,39 @@ const SCENARIOS = [
     detail: '50 sessions, 8 messages in flight each',
     servers: ALL,
     kind: 'echo',
-    run: echo(websocketEcho, { size: 4096, clients: 50, inFlight: 8 }),
+    run: echo(generator.websocketEcho, { size: 4096, clients: 50, inFlight: 8 }),
   },
   {
     key: 'xhrStreaming',
-    title: 'xhr-streaming echo, 64 B',
-    detail: '50 sessions, 1 xhr_send in flight each',
+    title: 'xhr-streaming echo, 64 B, sockjs-client-like sending',
+    detail: '50 sessions, 8 messages in flight each; one xhr_send at a time carries every waiting message, 25 ms apart, as sockjs-client sends',
     servers: HTTP,
     kind: 'echo',
-    run: echo(xhrStreamingEcho, { size: 64, clients: 50, inFlight: 1 }),
+    run: echo(generator.xhrStreamingClientEcho, { size: 64, clients: 50, inFlight: 8 }),
   },
   {
     key: 'xhrPolling',
-    title: 'xhr-polling echo, 64 B',
-    detail: '50 sessions, 1 xhr_send in flight each',
+    title: 'xhr-polling echo, 64 B, sockjs-client-like sending',
+    detail: '50 sessions, 8 messages in flight each; one xhr_send at a time carries every waiting message, 25 ms apart, as sockjs-client sends',
     servers: HTTP,
     kind: 'echo',
-    run: echo(xhrPollingEcho, { size: 64, clients: 50, inFlight: 1 }),
+    run: echo(generator.xhrPollingClientEcho, { size: 64, clients: 50, inFlight: 8 }),
+  },
+  {
+    key: 'xhrStreaming1',
+    title: 'xhr-streaming echo, 64 B, one message per xhr_send',
+    detail: '50 sessions, 1 message in flight each, every message its own xhr_send',
+    servers: HTTP,
+    kind: 'echo',
+    run: echo(generator.xhrStreamingEcho, { size: 64, clients: 50, inFlight: 1 }),
+  },
+  {
+    key: 'xhrPolling1',
+    title: 'xhr-polling echo, 64 B, one message per xhr_send',
+    detail: '50 sessions, 1 message in flight each, every message its own xhr_send',
+    servers: HTTP,
+    kind: 'echo',
+    run: echo(generator.xhrPollingEcho, { size: 64, clients: 50, inFlight: 1 }),
   },
   {
     key: 'idle',

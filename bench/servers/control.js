@@ -12,7 +12,7 @@ let requests = 0;
 function snapshot() {
   const cpu = process.cpuUsage();
   const mem = process.memoryUsage();
-  return { cpuMicros: cpu.user + cpu.system, systemMicros: cpu.system, rss: mem.rss, heapUsed: mem.heapUsed, external: mem.external, connections, requests };
+  return { cpuMicros: cpu.user + cpu.system, systemMicros: cpu.system, rss: mem.rss, heapUsed: mem.heapUsed, heapTotal: mem.heapTotal, external: mem.external, connections, requests };
 }
 
 function collect() {

@@ -82,9 +82,12 @@ export class WebsocketReceiver implements Receiver {
     this.#ws.terminate();
   }
 
-  write(frame: string): boolean {
+  write(frame: string, ascii = false): boolean {
     if (this.raw) return true;
-    return this.#send(frame);
+    // An ASCII frame goes to `ws` as its Latin-1 bytes in a text frame: one
+    // copy that walks the `'a' + json` string as it is, where a string would
+    // be flattened, measured (Buffer.byteLength) and UTF-8 encoded by `ws`.
+    return this.#send(ascii ? Buffer.from(frame, 'latin1') : frame);
   }
 
   writeRaw(message: string): void {
@@ -97,47 +100,68 @@ export class WebsocketReceiver implements Receiver {
     else this.#ws.close(1000);
   }
 
-  /** Wires the websocket's events to `session`; every listener goes with the websocket. */
+  /**
+   * Wires the websocket's events to `session`. The listeners are shared
+   * functions that find this receiver through `receivers`, not closures made
+   * per websocket: an idle session should hold as little as possible.
+   */
   bind(session: Session): void {
     const ws = this.#ws;
-    ws.on('message', (data: RawData, isBinary: boolean) => {
-      if (isBinary) {
-        session.end(1003, 'Binary messages are not supported.');
-        ws.close(1003, 'Binary messages are not supported.');
-        return;
-      }
-      const text = rawText(data);
-      if (this.raw) {
-        session.deliver([text]);
-        return;
-      }
-      if (text === '') return;
-      const messages = parseMessages(text);
-      if (messages === null) {
-        session.end(1002, 'Broken JSON encoding.');
-        ws.close(1002, 'Broken JSON encoding.');
-        return;
-      }
-      session.deliver(messages);
-    });
-    ws.on('error', (error: Error) => {
-      debug('websocket error: %s', error.message);
-      session.fail(new TransportError(error));
-      const { code, reason } = protocolClose(error);
-      session.end(code, reason);
-    });
-    ws.on('close', (code: number, reason: Buffer) => {
-      this.#stopTimers();
-      session.end(code, reason.toString());
-    });
+    this.#session = session;
+    receivers.set(ws, this);
+    ws.on('message', onMessage);
+    ws.on('error', onError);
+    ws.on('close', onClose);
     if (this.#pings) {
-      this.#session = session;
-      ws.on('pong', () => {
-        clearTimeout(this.#pongDue);
-        this.#pongDue = undefined;
-      });
+      ws.on('pong', onPong);
       this.#pingSlot = this.#pings.ticker.add(this);
     }
+  }
+
+  /** A websocket message from the client. @internal */
+  received(data: RawData, isBinary: boolean): void {
+    const session = this.#session;
+    if (!session) return;
+    if (isBinary) {
+      session.end(1003, 'Binary messages are not supported.');
+      this.#ws.close(1003, 'Binary messages are not supported.');
+      return;
+    }
+    const text = rawText(data);
+    if (this.raw) {
+      session.deliver([text]);
+      return;
+    }
+    if (text === '') return;
+    const messages = parseMessages(text);
+    if (messages === null) {
+      session.end(1002, 'Broken JSON encoding.');
+      this.#ws.close(1002, 'Broken JSON encoding.');
+      return;
+    }
+    session.deliver(messages);
+  }
+
+  /** `ws` refused what the client sent, or the socket failed. @internal */
+  failed(error: Error): void {
+    debug('websocket error: %s', error.message);
+    const session = this.#session;
+    if (!session) return;
+    session.fail(new TransportError(error));
+    const { code, reason } = protocolClose(error);
+    session.end(code, reason);
+  }
+
+  /** The websocket closed. @internal */
+  closed(code: number, reason: Buffer): void {
+    this.#stopTimers();
+    this.#session?.end(code, reason.toString());
+  }
+
+  /** The answer to a ping arrived. @internal */
+  ponged(): void {
+    clearTimeout(this.#pongDue);
+    this.#pongDue = undefined;
   }
 
   /** Pings (the ticker calls it every interval); a pong not back within the timeout cuts the websocket off. @internal */
@@ -164,10 +188,10 @@ export class WebsocketReceiver implements Receiver {
     this.#pongDue = undefined;
   }
 
-  #send(data: string): boolean {
+  #send(data: string | Buffer): boolean {
     const ws = this.#ws;
     if (ws.readyState !== ws.OPEN) return false;
-    ws.send(data);
+    ws.send(data, TEXT);
     if (this.#writeTimeout > 0 && this.#stalled === undefined && this.#socket.writableNeedDrain) {
       this.#stalled = setTimeout(() => {
         debug('write timed out after %d ms', this.#writeTimeout);
@@ -184,6 +208,28 @@ export class WebsocketReceiver implements Receiver {
       this.#stalled = undefined;
     }
   }
+}
+
+/** `ws.send` options: a text frame, also when the frame is given as bytes. */
+const TEXT = { binary: false } as const;
+
+/** The receiver of each bound websocket, for the shared listeners below. */
+const receivers = new WeakMap<WebSocket, WebsocketReceiver>();
+
+function onMessage(this: WebSocket, data: RawData, isBinary: boolean): void {
+  receivers.get(this)?.received(data, isBinary);
+}
+
+function onError(this: WebSocket, error: Error): void {
+  receivers.get(this)?.failed(error);
+}
+
+function onClose(this: WebSocket, code: number, reason: Buffer): void {
+  receivers.get(this)?.closed(code, reason);
+}
+
+function onPong(this: WebSocket): void {
+  receivers.get(this)?.ponged();
 }
 
 function rawText(data: RawData): string {
