@@ -159,27 +159,16 @@ export function sockjs(options?: Options | SessionHandler, onSession?: SessionHa
     });
   }
 
-  /** What every request does first: teach the mount path, attach to the server it came through. */
-  function arrive(req: IncomingMessage): void {
+  const router = express.Router({ caseSensitive: true, strict: true });
+  router.use((req: Request, _res: Response, next: NextFunction) => {
     mounts.learn(req);
     const server = (req.socket as Duplex & { server?: unknown }).server;
     if (!closed && server instanceof NetServer && !attached.has(server as Server)) attach(server as Server);
-  }
-  const router = express.Router({ caseSensitive: true, strict: true });
-  router.use((req: Request, _res: Response, next: NextFunction) => {
-    arrive(req);
     next();
   });
-  const routes = buildRouter(opts, registry, () => closed);
-  router.use(routes.router);
+  router.use(buildRouter(opts, registry, () => closed));
   app.use(router);
-  routeMountedRequestsDirectly(app, router, (req, res, next) => {
-    const route = directRoute(routes.sessionRoutes, req);
-    if (route === undefined) return false;
-    arrive(req);
-    runChain(route.chain, req as Request, res as Response, next);
-    return true;
-  });
+  routeMountedRequestsDirectly(app, router);
 
   const handler = Object.assign(app, {
     attach(server: Server) {
@@ -212,56 +201,13 @@ type Handle = (req: IncomingMessage, res: ServerResponse, next?: (error?: unknow
  * Node API of `req` and `res`, as their types say. Without a `next` (a plain
  * `http` listener) Express's `handle` runs as usual, for its final 404.
  */
-function routeMountedRequestsDirectly(
-  app: express.Express,
-  router: express.Router,
-  direct: (req: IncomingMessage, res: ServerResponse, next: (error?: unknown) => void) => boolean,
-): void {
+function routeMountedRequestsDirectly(app: express.Express, router: express.Router): void {
   const expressApp = app as unknown as { handle: Handle };
   const expressHandle = expressApp.handle.bind(app);
   expressApp.handle = (req, res, next) => {
     if (next === undefined) expressHandle(req, res);
-    else if (!direct(req, res, next)) router(req as Request, res as Response, next);
+    else router(req as Request, res as Response, next);
   };
-}
-
-/** A session route's handlers for its own method, in the order the Router would run them. */
-interface DirectRoute {
-  readonly method: string;
-  readonly path: RegExp;
-  readonly chain: readonly RequestHandler[];
-}
-
-/**
- * The session route a mounted request names with that route's own method
- * (`POST .../xhr_send`, `POST .../xhr`, ...), or `undefined`. These are the
- * requests every message costs, and the Router's walk over all its layers
- * with its URL parsing was a tenth of their CPU: they are found by the last
- * path segment instead. Every other request (preflights, other methods, the
- * greeting, `/info`) still goes through the Router, which has the same routes.
- */
-function directRoute(routes: ReadonlyMap<string, DirectRoute>, req: IncomingMessage): DirectRoute | undefined {
-  const url = req.url ?? '';
-  const query = url.indexOf('?');
-  const path = query < 0 ? url : url.slice(0, query);
-  const route = routes.get(path.slice(path.lastIndexOf('/') + 1));
-  return route !== undefined && req.method === route.method && route.path.test(path) ? route : undefined;
-}
-
-/** Runs `chain` as the Router runs a route's handlers: an error, thrown or passed, goes to `done`. */
-function runChain(chain: readonly RequestHandler[], req: Request, res: Response, done: (error?: unknown) => void): void {
-  let index = 0;
-  const next = (error?: unknown): void => {
-    if (error !== undefined) return done(error);
-    const handler = chain[index++];
-    if (handler === undefined) return done();
-    try {
-      void handler(req, res, next);
-    } catch (thrown) {
-      done(thrown);
-    }
-  };
-  next();
 }
 
 /** Resolves when every websocket has closed; stragglers are cut off after a grace period. */
@@ -284,27 +230,20 @@ function waitForWebsockets(websockets: Set<WebSocket>): Promise<void> {
 }
 
 /** The Router: one route per entry of the transport table, plus greeting, info and iframe. */
-function buildRouter(
-  opts: ResolvedOptions,
-  registry: Registry,
-  isClosed: () => boolean,
-): { router: express.Router; sessionRoutes: Map<string, DirectRoute> } {
+function buildRouter(opts: ResolvedOptions, registry: Registry, isClosed: () => boolean): express.Router {
   const router = express.Router({ caseSensitive: true, strict: true });
-  const sessionRoutes = new Map<string, DirectRoute>();
   /**
    * Every route starts here: a closed handler answers 503 to its own paths
    * only, and the origin policy refuses foreign pages with 403. `byReferer`
    * marks routes browsers load cross-origin without an `Origin`.
    */
-  const guard =
-    (byReferer: boolean): RequestHandler =>
-    (req, res, next) => {
+  const route = (path: string | RegExp, byReferer = false) =>
+    router.route(path).all((req, res, next) => {
       if (isClosed()) return sendText(res, 503, 'Server shutting down.');
       const refused = refusal(opts.allowedOrigins, req, byReferer);
       if (refused !== undefined) return sendText(res, 403, refused);
       next();
-    };
-  const route = (path: string | RegExp, byReferer = false) => router.route(path).all(guard(byReferer));
+    });
   const jsessionid = opts.jsessionid;
   const cookies = cookieParser();
   const sessionMiddleware: RequestHandler[] = [
@@ -337,9 +276,7 @@ function buildRouter(
         : action.kind === 'send'
           ? (action.sender === 'xhr' ? xhrSend : jsonpSend)(sendContext)
           : undefined;
-    const path = sessionRoutePath(entry.name);
-    const byReferer = action.kind === 'receive' && action.callback;
-    const layer = route(path, byReferer);
+    const layer = route(sessionRoutePath(entry.name), action.kind === 'receive' && action.callback);
     const allow = entry.preflight ? `OPTIONS, ${entry.method}` : entry.method;
     const corsMiddleware = entry.preflight || entry.cors ? [corsFor(allow, opts)] : [];
     const handle: RequestHandler = serve
@@ -347,10 +284,8 @@ function buildRouter(
       : (req, res) => refusePlainRequest(req, res);
     // Express would answer HEAD with the GET route: a session opened for nobody to read.
     if (entry.method === 'GET' && action.kind === 'receive') layer.head(methodNotAllowed(allow));
-    const handlers = [...corsMiddleware, ...sessionMiddleware, handle];
     const method = entry.method === 'GET' ? layer.get.bind(layer) : layer.post.bind(layer);
-    method(...handlers);
-    sessionRoutes.set(entry.name, { method: entry.method, path, chain: [guard(byReferer), ...handlers] });
+    method(...corsMiddleware, ...sessionMiddleware, handle);
     if (entry.preflight) layer.options(preflight(corsMiddleware[0]));
     layer.all(methodNotAllowed(allow));
   }
@@ -360,7 +295,7 @@ function buildRouter(
       .get((req, res) => refusePlainRequest(req, res))
       .all(methodNotAllowed('GET'));
   }
-  return { router, sessionRoutes };
+  return router;
 }
 
 function methodNotAllowed(allow: string): RequestHandler {
