@@ -61,6 +61,8 @@ function echo(client, { size, clients, inFlight }) {
         p50: percentile(recorder.latencies, 50),
         p99: percentile(recorder.latencies, 99),
         rssMB: after.rss / 2 ** 20,
+        // Logged per round, not tabled: V8's committed heap, to tell heap growth from the rest of RSS.
+        heapTotalPerConnKB: (after.heapTotal - before.heapTotal) / count / 1024,
         errors: recorder.errors - errors,
         connections: after.connections - before.connections,
         requestsPerMsg: (after.requests - before.requests) / recorder.count,
@@ -87,6 +89,8 @@ function idle({ count }) {
         rssPerConnKB: (after.rss - before.rss) / count / 1024,
         heapPerConnKB: (after.heapUsed + after.external - before.heapUsed - before.external) / count / 1024,
         rssMB: after.rss / 2 ** 20,
+        // Logged per round, not tabled: V8's committed heap, to tell heap growth from the rest of RSS.
+        heapTotalPerConnKB: (after.heapTotal - before.heapTotal) / count / 1024,
       },
       close: () => sessions.forEach((session) => session.close()),
     };
