@@ -331,9 +331,18 @@ describeWithRedis('three processes on Redis', () => {
           const entry = (id: string): Listed => record.get(id) as Listed;
           const owns = (node: ClusterNode, { id }: Held): boolean => entry(id).node === node.id;
           const carries = (node: ClusterNode, { id }: Held): boolean => entry(id).node !== node.id && entry(id).via === node.id;
-          // The victim: an owner of some session, leaving as many sessions untouched as any other owner would.
+          // The victim: the process whose death shows the most kinds of loss (sessions it owns with the
+          // receiving request on it, or relayed by another process; other owners' sessions it relays),
+          // then the one leaving the most sessions untouched.
+          const kinds = (node: ClusterNode): number =>
+            [
+              held.some((h) => owns(node, h) && entry(h.id).via === undefined),
+              held.some((h) => owns(node, h) && entry(h.id).via !== undefined),
+              held.some((h) => carries(node, h)),
+            ].filter(Boolean).length;
           const untouched = (node: ClusterNode): number => held.filter((h) => !owns(node, h) && !carries(node, h)).length;
-          const victim = nodes.filter((node) => held.some((h) => owns(node, h))).sort((a, b) => untouched(b) - untouched(a))[0];
+          const rank = (node: ClusterNode): number => kinds(node) * (held.length + 1) + untouched(node);
+          const victim = nodes.filter((node) => held.some((h) => owns(node, h))).sort((a, b) => rank(b) - rank(a))[0];
           const survivors = nodes.filter((node) => node !== victim);
           const owned = held.filter((h) => owns(victim, h));
           const carried = held.filter((h) => carries(victim, h));
