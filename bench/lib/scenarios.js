@@ -61,8 +61,6 @@ function echo(client, { size, clients, inFlight }) {
         p50: percentile(recorder.latencies, 50),
         p99: percentile(recorder.latencies, 99),
         rssMB: after.rss / 2 ** 20,
-        // Logged per round, not tabled: V8's committed heap, to tell heap growth from the rest of RSS.
-        heapTotalPerConnKB: (after.heapTotal - before.heapTotal) / count / 1024,
         errors: recorder.errors - errors,
         connections: after.connections - before.connections,
         requestsPerMsg: (after.requests - before.requests) / recorder.count,
