@@ -3,6 +3,7 @@
  * tells it where it is mounted) whose Router is built from the transport
  * table; it owns the session registry and the websocket upgrade listener.
  */
+import { randomBytes } from 'node:crypto';
 import { EventEmitter } from 'node:events';
 import type { IncomingMessage, Server, ServerResponse } from 'node:http';
 import { Server as NetServer } from 'node:net';
@@ -11,6 +12,7 @@ import express, { type NextFunction, type Request, type RequestHandler, type Res
 import cookieParser from 'cookie-parser';
 import createDebug from 'debug';
 import { WebSocketServer, type WebSocket } from 'ws';
+import { Cluster, type ClusterSession } from './cluster';
 import { corsFor } from './cors';
 import { cacheForAYear, sendMethodNotAllowed, sendText } from './http';
 import { MountPaths, type MountedApp } from './mount';
@@ -57,9 +59,28 @@ export interface SockJSHandler extends EventEmitter<HandlerEvents> {
    * requests get `503`. Resolves once every websocket has closed.
    */
   close(): Promise<void>;
-  /** Sends `message` to every open session, framing it once. Returns how many sessions took it. */
+  /**
+   * Sends `message` to every open session, framing it once per process.
+   * Returns how many sessions of this process took it; with an `adapter`,
+   * every other process's sessions get it too.
+   */
   broadcast(message: string): number;
-  /** The live sessions, by `session.id`. */
+  /**
+   * Sends `message` to the session `id` (its `session.id`), on this process
+   * or, with an `adapter`, on whichever process owns it. Resolves whether an
+   * open session took it; rejects with an `Error` when the cluster cannot be
+   * reached within 5 s.
+   */
+  send(id: string, message: string): Promise<boolean>;
+  /**
+   * Every session of the cluster, with the process that owns it (`node`) and
+   * the one carrying its receiving request when that is another (`via`).
+   * Without an `adapter`, this process's sessions.
+   */
+  clusterSessions(): Promise<ClusterSession[]>;
+  /** This process's node id in the cluster (without an `adapter`, a random id). */
+  readonly node: string;
+  /** The live sessions of this process, by `session.id`. */
   readonly sessions: ReadonlyMap<string, Session>;
   /** The options in force, defaults merged. */
   readonly options: ResolvedOptions;
@@ -96,7 +117,10 @@ export function sockjs(options?: Options | SessionHandler, onSession?: SessionHa
   const opts = resolveOptions(options);
   const app = express();
   const emitter = app as unknown as EventEmitter<HandlerEvents>;
-  const registry = new Registry(opts, (session) => emitter.emit('connection', session));
+  const cluster = opts.adapter ? new Cluster(opts.adapter, opts.disconnectDelay) : undefined;
+  const registry = new Registry(opts, (session) => emitter.emit('connection', session), cluster);
+  cluster?.serve(registry);
+  const node = cluster?.node ?? randomBytes(6).toString('hex');
   const mounts = new MountPaths(app as unknown as MountedApp);
   const wss = new WebSocketServer({
     clientTracking: false,
@@ -166,7 +190,7 @@ export function sockjs(options?: Options | SessionHandler, onSession?: SessionHa
     if (!closed && server instanceof NetServer && !attached.has(server as Server)) attach(server as Server);
     next();
   });
-  router.use(buildRouter(opts, registry, () => closed));
+  router.use(buildRouter(opts, registry, cluster, () => closed));
   app.use(router);
   routeMountedRequestsDirectly(app, router);
 
@@ -180,11 +204,30 @@ export function sockjs(options?: Options | SessionHandler, onSession?: SessionHa
       closed = true;
       for (const detach of attached.values()) detach();
       attached.clear();
+      // Relayed responses end before the cluster learns this process is leaving.
+      const left = cluster?.leave();
       registry.shutdown(SHUTDOWN.code, SHUTDOWN.reason);
-      return waitForWebsockets(websockets);
+      return Promise.all([waitForWebsockets(websockets), left]).then(() => undefined);
     },
-    broadcast: (message: string) => registry.broadcast(message),
+    broadcast(message: string): number {
+      const count = registry.broadcast(message);
+      cluster?.broadcast(message).catch((error: unknown) => debug('broadcast to the cluster failed: %O', error));
+      return count;
+    },
+    send(id: string, message: string): Promise<boolean> {
+      if (typeof id !== 'string' || typeof message !== 'string') {
+        return Promise.reject(new TypeError('sockjs: handler.send() takes a session id and a string'));
+      }
+      if (cluster) return cluster.send(id, message);
+      const session = registry.sessions.get(id);
+      return Promise.resolve(session?.state === 'open' && (session.send(message), true));
+    },
+    clusterSessions(): Promise<ClusterSession[]> {
+      if (cluster) return cluster.sessions();
+      return Promise.resolve([...registry.sessions.values()].map((session) => ({ id: session.id, node, transport: session.transport })));
+    },
   });
+  Object.defineProperty(handler, 'node', { value: node, enumerable: true });
   Object.defineProperty(handler, 'sessions', { value: registry.sessions as ReadonlyMap<string, Session>, enumerable: true });
   Object.defineProperty(handler, 'options', { value: opts, enumerable: true });
   return handler as unknown as SockJSHandler;
@@ -230,7 +273,7 @@ function waitForWebsockets(websockets: Set<WebSocket>): Promise<void> {
 }
 
 /** The Router: one route per entry of the transport table, plus greeting, info and iframe. */
-function buildRouter(opts: ResolvedOptions, registry: Registry, isClosed: () => boolean): express.Router {
+function buildRouter(opts: ResolvedOptions, registry: Registry, cluster: Cluster | undefined, isClosed: () => boolean): express.Router {
   const router = express.Router({ caseSensitive: true, strict: true });
   /**
    * Every route starts here: a closed handler answers 503 to its own paths
@@ -265,8 +308,8 @@ function buildRouter(opts: ResolvedOptions, registry: Registry, isClosed: () => 
     .all(methodNotAllowed('GET'));
 
   const { responseLimit, maxMessageSize, sessionBinding } = opts;
-  const receiveContext = { registry, responseLimit, sessionBinding };
-  const sendContext = { registry, maxMessageSize, sessionBinding };
+  const receiveContext = { registry, responseLimit, sessionBinding, cluster };
+  const sendContext = { registry, maxMessageSize, sessionBinding, cluster };
   for (const entry of SESSION_ROUTES) {
     if (!routeEnabled(entry, opts.transports)) continue;
     const action = entry.action;

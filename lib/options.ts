@@ -4,6 +4,7 @@
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { ServerOptions as WebSocketServerOptions } from 'ws';
+import type { Adapter } from './adapter';
 import { InvalidOptionError } from './errors';
 
 /** The names of the SockJS transports, as sockjs-client spells them. */
@@ -179,6 +180,15 @@ export interface Options {
    * @default every transport
    */
   transports?: readonly TransportName[];
+  /**
+   * Shares sessions with other processes, e.g. `redisAdapter({ url })` from
+   * `sockjs-express/redis`: broadcasts and `handler.send()` reach every
+   * process, and any process serves any session's requests, so a load
+   * balancer needs no sticky sessions. One adapter per handler. See the
+   * README's Deployment section.
+   * @default undefined (this process only)
+   */
+  adapter?: Adapter;
 }
 
 /** Options after defaults are merged and validated. */
@@ -202,6 +212,7 @@ export interface ResolvedOptions {
   readonly allowedOrigins: OriginPolicy | undefined;
   readonly sessionBinding: SessionBinding;
   readonly transports: ReadonlySet<TransportName>;
+  readonly adapter: Adapter | undefined;
 }
 
 /** The defaults, in one literal. */
@@ -224,9 +235,9 @@ export const DEFAULTS = {
   allowedOrigins: '*',
   sessionBinding: false,
   transports: TRANSPORT_NAMES,
-} as const satisfies Required<Options>;
+} as const satisfies Required<Omit<Options, 'adapter'>>;
 
-const KNOWN = new Set<string>(Object.keys(DEFAULTS));
+const KNOWN = new Set<string>([...Object.keys(DEFAULTS), 'adapter']);
 /** Longest timer Node accepts; larger values would fire at once. */
 const MAX_DELAY = 2 ** 31 - 1;
 
@@ -363,7 +374,16 @@ export function resolveOptions(options: Options = {}): ResolvedOptions {
     allowedOrigins: allowedOrigins(merged.allowedOrigins),
     sessionBinding: sessionBinding(merged.sessionBinding),
     transports: transports(merged.transports, websocket),
+    adapter: adapter(options.adapter),
   };
+}
+
+function adapter(value: unknown): Adapter | undefined {
+  if (value === undefined) return undefined;
+  if (value === null || typeof value !== 'object' || typeof (value as Partial<Adapter>).join !== 'function') {
+    fail('adapter', 'an adapter such as redisAdapter() from sockjs-express/redis', value);
+  }
+  return value as Adapter;
 }
 
 function stripUndefined(options: Options): Options {

@@ -4,6 +4,7 @@
  * requests. Websocket sessions live exactly as long as their websocket, so
  * they are never looked up by URL id (two may share one, as the protocol allows).
  */
+import { randomUUID } from 'node:crypto';
 import type { IncomingMessage } from 'node:http';
 import { messageFrame } from './framing';
 import type { Receiver } from './receiver';
@@ -23,6 +24,12 @@ export function describeRequest(req: IncomingMessage): SessionRequest {
   };
 }
 
+/** What the registry tells the cluster, when there is one. */
+export interface RegistryCluster {
+  newSessionId(): string;
+  released(urlId: string): void;
+}
+
 export class Registry {
   /** Live sessions by their public id. */
   readonly sessions = new Map<string, Session>();
@@ -32,11 +39,20 @@ export class Registry {
   readonly #bindings = new WeakMap<Session, string>();
   readonly #context: SessionContext;
 
+  readonly #cluster: RegistryCluster | undefined;
+
+  /**
+   * @param cluster with an adapter: names sessions after this process and
+   *   learns when an HTTP session's URL id is free again
+   */
   constructor(
     limits: Pick<SessionContext, 'disconnectDelay' | 'maxQueuedBytes' | 'highWaterMark'> & { heartbeatDelay: number },
     onOpen: (session: Session) => void,
+    cluster?: RegistryCluster,
   ) {
+    this.#cluster = cluster;
     this.#context = {
+      newId: cluster ? () => cluster.newSessionId() : randomUUID,
       heartbeats: new Ticker(limits.heartbeatDelay, (session) => session.heartbeat()),
       disconnectDelay: limits.disconnectDelay,
       maxQueuedBytes: limits.maxQueuedBytes,
@@ -44,6 +60,11 @@ export class Registry {
       opened: onOpen,
       ended: (session) => this.#forget(session),
     };
+  }
+
+  /** Whether an HTTP session with this URL id lives here. */
+  has(urlId: string): boolean {
+    return this.#byUrlId.has(urlId);
   }
 
   /**
@@ -113,6 +134,9 @@ export class Registry {
   #forget(session: Session): void {
     this.sessions.delete(session.id);
     const urlId = this.#urlIds.get(session);
-    if (urlId !== undefined && this.#byUrlId.get(urlId) === session) this.#byUrlId.delete(urlId);
+    if (urlId !== undefined && this.#byUrlId.get(urlId) === session) {
+      this.#byUrlId.delete(urlId);
+      this.#cluster?.released(urlId);
+    }
   }
 }

@@ -7,7 +7,6 @@
  */
 import { EventEmitter } from 'node:events';
 import type { IncomingMessage } from 'node:http';
-import { randomUUID } from 'node:crypto';
 import createDebug from 'debug';
 import { SessionNotOpenError, type SockJSError } from './errors';
 import { HEARTBEAT_FRAME, OPEN_FRAME, closeFrame, messageFrame } from './framing';
@@ -51,6 +50,8 @@ export interface SessionContext {
   readonly disconnectDelay: number;
   readonly maxQueuedBytes: number;
   readonly highWaterMark: number;
+  /** Makes the session's public id. */
+  newId(): string;
   /** The session sent its open frame. */
   opened(session: Session): void;
   /** The session is over and must be forgotten. */
@@ -79,8 +80,12 @@ export interface SessionEvents {
  * every message from the client and `'close'` once when it ends.
  */
 export class Session extends EventEmitter<SessionEvents> {
-  /** A server-made identifier, unique in this process (not the URL's session id, which the protocol keeps from applications). */
-  readonly id: string = randomUUID();
+  /**
+   * A server-made identifier (not the URL's session id, which the protocol
+   * keeps from applications): a UUID, unique in this process; with an
+   * `adapter`, the owning process's node id, `/`, and a UUID, unique in the cluster.
+   */
+  readonly id: string;
   /** What the session remembers of the request that opened it. */
   readonly request: SessionRequest;
 
@@ -113,6 +118,7 @@ export class Session extends EventEmitter<SessionEvents> {
   constructor(context: SessionContext, request: SessionRequest, transport: SessionTransport) {
     super();
     this.#context = context;
+    this.id = context.newId();
     this.request = request;
     this.#transport = transport;
   }

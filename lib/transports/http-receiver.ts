@@ -21,20 +21,42 @@ export interface HttpReceiverFormat {
   frame(frame: string, callback: string): string;
 }
 
+/**
+ * How many frames one receiving response carries: one when polling, up to
+ * the response limit when streaming. A relayed response (see `lib/cluster/`)
+ * is counted on both processes alike, so both know when it ends.
+ */
+export class ResponseBudget {
+  readonly #streaming: boolean;
+  readonly #limit: number;
+  #written = 0;
+
+  constructor(format: HttpReceiverFormat, responseLimit: number) {
+    this.#streaming = format.streaming;
+    this.#limit = responseLimit;
+  }
+
+  /** Counts one written frame (`data`, as formatted); `false` when the response ends after it. */
+  take(data: string): boolean {
+    if (!this.#streaming) return false;
+    this.#written += Buffer.byteLength(data);
+    return this.#written < this.#limit;
+  }
+}
+
 /** A receiving HTTP response. */
 export class HttpReceiver implements Receiver {
   readonly raw = false;
   readonly #res: ServerResponse;
   readonly #format: HttpReceiverFormat;
   readonly #callback: string;
-  readonly #limit: number;
-  #written = 0;
+  readonly #budget: ResponseBudget;
 
   constructor(res: ServerResponse, format: HttpReceiverFormat, callback: string, responseLimit: number) {
     this.#res = res;
     this.#format = format;
     this.#callback = callback;
-    this.#limit = responseLimit;
+    this.#budget = new ResponseBudget(format, responseLimit);
     res.statusCode = 200;
     res.setHeader('Content-Type', format.contentType);
     if (format.streaming) {
@@ -52,17 +74,12 @@ export class HttpReceiver implements Receiver {
     const res = this.#res;
     if (res.writableEnded || res.destroyed) return false;
     const data = this.#format.frame(frame, this.#callback);
-    if (!this.#format.streaming) {
-      res.end(data);
-      return false;
+    if (this.#budget.take(data)) {
+      res.write(data);
+      return true;
     }
-    res.write(data);
-    this.#written += Buffer.byteLength(data);
-    if (this.#written >= this.#limit) {
-      res.end();
-      return false;
-    }
-    return true;
+    res.end(data);
+    return false;
   }
 
   writeRaw(): void {

@@ -7,6 +7,10 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import { noCache, sendText } from '../http';
 import { bindingKey } from '../binding';
 import type { SessionBinding } from '../options';
+import type { Ownership } from '../adapter';
+import type { Cluster } from '../cluster';
+import { SERVER_GONE } from '../cluster/relay';
+import { closeFrame } from '../framing';
 import type { Registry } from '../registry';
 import { HttpReceiver, type HttpReceiverFormat } from './http-receiver';
 
@@ -27,6 +31,8 @@ export interface ReceiveContext {
   readonly registry: Registry;
   readonly responseLimit: number;
   readonly sessionBinding: SessionBinding;
+  /** With an adapter: where sessions of other processes are found. */
+  readonly cluster?: Cluster;
 }
 
 /** A route handler for one receiving transport. `sessionId` comes from the path. */
@@ -43,12 +49,54 @@ export function receive(format: HttpReceiverFormat, needsCallback: boolean, cont
     }
     noCache(res);
     const key = bindingKey(context.sessionBinding, req, res);
+    const cluster = context.cluster;
+    if (cluster && !context.registry.has(sessionId)) {
+      void receiveInCluster(cluster, req, res, sessionId, key, callback);
+      return;
+    }
+    receiveHere(req, res, sessionId, key, callback);
+  };
+
+  /** Attaches the response to the session here, opening it when new. */
+  function receiveHere(req: IncomingMessage, res: ServerResponse, sessionId: string, key: string | undefined, callback: string): void {
     if (!context.registry.admits(sessionId, key)) {
       sendText(res, 404, 'Not found.');
       return;
     }
     const receiver = new HttpReceiver(res, format, callback, context.responseLimit);
     const session = context.registry.receive(sessionId, req, receiver, key);
-    res.once('close', () => session.detach(receiver, !res.writableEnded));
-  };
+    // The client may have gone while the cluster was asked.
+    if (res.destroyed) session.detach(receiver, true);
+    else res.once('close', () => session.detach(receiver, !res.writableEnded));
+  }
+
+  /**
+   * A session not here: claim the URL id, or relay the owner's frames, or
+   * answer with the close frame of a session whose process is gone.
+   */
+  async function receiveInCluster(
+    cluster: Cluster,
+    req: IncomingMessage,
+    res: ServerResponse,
+    sessionId: string,
+    key: string | undefined,
+    callback: string,
+  ): Promise<void> {
+    let owner: Ownership;
+    try {
+      owner = await cluster.claim(sessionId);
+    } catch {
+      sendText(res, 503, 'Cluster unavailable.');
+      return;
+    }
+    if (owner.kind === 'node' && owner.node !== cluster.node) {
+      cluster.relay(owner.node, sessionId, key, format, callback, context.responseLimit, res);
+    } else if (owner.kind === 'gone') {
+      const receiver = new HttpReceiver(res, format, callback, context.responseLimit);
+      receiver.write(closeFrame(SERVER_GONE.code, SERVER_GONE.reason));
+      receiver.end();
+    } else {
+      receiveHere(req, res, sessionId, key, callback);
+    }
+  }
 }

@@ -9,12 +9,43 @@ import { noCache, readBody, sendText } from '../http';
 import { bindingKey } from '../binding';
 import type { SessionBinding } from '../options';
 import type { Registry } from '../registry';
-import { MESSAGE_TOO_BIG } from '../session';
+import { MESSAGE_TOO_BIG, type Session } from '../session';
+import type { Cluster } from '../cluster';
 
 export interface SendContext {
   readonly registry: Registry;
   readonly maxMessageSize: number;
   readonly sessionBinding: SessionBinding;
+  /** With an adapter: where sessions of other processes are found. */
+  readonly cluster?: Cluster;
+}
+
+/** The session a send is for: here, or on another process of the cluster. */
+interface Target {
+  /** Hands the messages over; resolves whether the session took them. */
+  deliver(messages: string[]): boolean | Promise<boolean>;
+  /** Closes the session for a protocol reason. */
+  refuse(code: number, reason: string): void;
+}
+
+function localTarget(session: Session): Target {
+  return {
+    deliver(messages) {
+      session.deliver(messages);
+      return true;
+    },
+    refuse: (code, reason) => session.refuse(code, reason),
+  };
+}
+
+/** The owner of `urlId` elsewhere in the cluster, if it is alive. */
+async function remoteTarget(cluster: Cluster, urlId: string, key: string | undefined): Promise<Target | undefined> {
+  const owner = await cluster.owner(urlId);
+  if (owner.kind !== 'node' || owner.node === cluster.node) return undefined;
+  return {
+    deliver: (messages) => cluster.deliver(owner.node, urlId, key, messages),
+    refuse: (code, reason) => cluster.refuse(owner.node, urlId, key, code, reason),
+  };
 }
 
 /** How a sending transport finds the payload in a body and answers success. */
@@ -46,8 +77,17 @@ const jsonpSendFormat: SendFormat = {
 function sender(format: SendFormat, context: SendContext) {
   return async function sendRoute(req: IncomingMessage, res: ServerResponse, sessionId: string): Promise<void> {
     noCache(res);
-    const session = context.registry.find(sessionId, bindingKey(context.sessionBinding, req, res));
-    if (!session || session.state !== 'open') {
+    const key = bindingKey(context.sessionBinding, req, res);
+    const session = context.registry.find(sessionId, key);
+    const cluster = context.cluster;
+    let target: Target | undefined;
+    try {
+      target = session ? localTarget(session) : cluster ? await remoteTarget(cluster, sessionId, key) : undefined;
+    } catch {
+      sendText(res, 503, 'Cluster unavailable.');
+      return;
+    }
+    if (!target || (session && session.state !== 'open')) {
       sendText(res, 404, 'Not found.');
       return;
     }
@@ -56,7 +96,7 @@ function sender(format: SendFormat, context: SendContext) {
     if (body === 'too-large') {
       // A jsonp client never sees this status: closing the session tells every
       // client, on its next receiving request, that its message was not taken.
-      session.refuse(MESSAGE_TOO_BIG.code, MESSAGE_TOO_BIG.reason);
+      target.refuse(MESSAGE_TOO_BIG.code, MESSAGE_TOO_BIG.reason);
       res.setHeader('Connection', 'close');
       sendText(res, 413, 'Payload too large.');
       return;
@@ -71,8 +111,15 @@ function sender(format: SendFormat, context: SendContext) {
       sendText(res, 500, 'Broken JSON encoding.');
       return;
     }
-    session.deliver(messages);
-    format.ok(res);
+    let taken: boolean;
+    try {
+      taken = await target.deliver(messages);
+    } catch {
+      sendText(res, 503, 'Cluster unavailable.');
+      return;
+    }
+    if (taken) format.ok(res);
+    else sendText(res, 404, 'Not found.');
   };
 }
 

@@ -102,3 +102,11 @@ export function sessionIdOf(url: string): string {
   const start = url.indexOf('/', 1) + 1;
   return url.slice(start, url.indexOf('/', start));
 }
+
+/** The response format of a receiving transport, by name (`undefined` for websocket). */
+export function receiverFormat(transport: string): HttpReceiverFormat | undefined {
+  for (const route of SESSION_ROUTES) {
+    if (route.action.kind === 'receive' && route.action.format.transport === transport) return route.action.format;
+  }
+  return undefined;
+}

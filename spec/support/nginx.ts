@@ -33,8 +33,8 @@ export interface Proxy {
   stop(): Promise<void>;
 }
 
-/** A port that was free a moment ago (nginx cannot listen on port 0 and report it). */
-function freePort(): Promise<number> {
+/** A port that was free a moment ago (nginx and redis-server cannot listen on port 0 and report it). */
+export function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
     const server = net.createServer();
     server.once('error', reject);
@@ -51,18 +51,25 @@ function freePort(): Promise<number> {
  */
 export type Site = (port: number) => string;
 
-/** A plain reverse proxy to one upstream, as a SockJS deployment needs it. */
-function proxyTo(upstreamPort: number): Site {
+/**
+ * A plain reverse proxy, as a SockJS deployment needs it, to `127.0.0.1:<port>`,
+ * or to several such ports in turn (nginx's default round-robin, no stickiness).
+ */
+export function proxyTo(upstream: number | readonly number[]): Site {
+  const servers = [upstream].flat().map((port) => `server 127.0.0.1:${port};`);
   return (port) => `
   map $http_upgrade $connection_upgrade {
     default upgrade;
     '' close;
   }
+  upstream sockjs_upstream {
+    ${servers.join('\n    ')}
+  }
   server {
     listen 127.0.0.1:${port};
     client_max_body_size 2m;
     location / {
-      proxy_pass http://127.0.0.1:${upstreamPort};
+      proxy_pass http://sockjs_upstream;
       proxy_http_version 1.1;
       proxy_set_header Host $host;
       proxy_set_header Upgrade $http_upgrade;
