@@ -205,13 +205,23 @@ export class Cluster {
     return relay;
   }
 
-  /** Runs a bus call, turning its failure into {@link ClusterUnavailable}. */
+  /**
+   * Runs a bus call, turning its failure, or no answer within the request
+   * timeout (a backend that is down may queue calls for a long time), into
+   * {@link ClusterUnavailable}.
+   */
   async #ask<T>(call: () => Promise<T>): Promise<T> {
+    let timer: NodeJS.Timeout | undefined;
+    const timeout = new Promise<never>((_resolve, reject) => {
+      timer = setTimeout(() => reject(new Error(`no answer within ${REQUEST_TIMEOUT_MS} ms`)), REQUEST_TIMEOUT_MS);
+    });
     try {
-      return await call();
+      return await Promise.race([call(), timeout]);
     } catch (error) {
       debug('backend failed: %s', error instanceof Error ? error.message : String(error));
       throw new ClusterUnavailable('sockjs: the cluster backend is unavailable', { cause: error });
+    } finally {
+      clearTimeout(timer);
     }
   }
 
