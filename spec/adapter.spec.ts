@@ -5,8 +5,10 @@
  */
 import { execFileSync } from 'node:child_process';
 import path from 'node:path';
+import IORedis from 'ioredis';
 import { InvalidOptionError, sockjs, type Session, type SockJSHandler } from '../lib';
 import { redisAdapter } from '../lib/redis';
+import { SWEEP } from '../lib/redis/scripts';
 import { echo, mountAtS, post, sessionPath, stream, wsConnect, type Endpoint } from './helpers';
 import { describeWithRedis, startRedis, type Redis } from './support/redis';
 
@@ -279,6 +281,58 @@ describeWithRedis('redisAdapter', () => {
     expect((await post(`${b.url}${where}/xhr`)).body).toBe('c[1001,"Server gone"]\n');
     expect((await post(`${b.url}${where}/xhr_send`, '["x"]')).status).toBe(404);
     expect(await b.handler.clusterSessions()).toEqual([]);
+  });
+
+  it('leaves no key behind in Redis once sessions and processes are gone', async () => {
+    const [a, b] = await cluster(2, { disconnectDelay: 200 });
+    const prefix = `spec${prefixes}`;
+    const client = new IORedis(redis.url);
+    try {
+      const ids = [sessionPath(), sessionPath(), sessionPath()];
+      for (const where of ids) {
+        await post(`${a.url}${where}/xhr`);
+        await post(`${b.url}${where}/xhr_send`, '["x"]');
+      }
+      expect((await client.keys(`${prefix}:url:*`)).length).toBe(3);
+      expect(await client.scard(`${prefix}:urls:n0`)).toBe(3);
+      // No receiving request comes back: each session times out and frees its URL id.
+      await eventually(async () => ((await client.keys(`${prefix}:url:*`)).length === 0 ? true : undefined), 'URL ids freed');
+      expect(await client.scard(`${prefix}:urls:n0`)).toBe(0);
+      await Promise.all(running.splice(0).map((node) => node.server.close()));
+      expect(await client.keys(`${prefix}:*`)).toEqual([]);
+    } finally {
+      client.disconnect();
+    }
+  });
+
+  it('ends its HTTP sessions when the others count it dead while it still runs', async () => {
+    const [a, b] = await cluster(2);
+    const prefix = `spec${prefixes}`;
+    const where = sessionPath();
+    const opened = nextSession(a.handler);
+    await post(`${a.url}${where}/xhr`);
+    const session = await opened;
+    const ws = await wsConnect(`${a.url.replace('http', 'ws')}/000/ws3/websocket`);
+    await ws.next();
+    // As if n0 had stalled past nodeTimeout: another process's sweep counts it dead.
+    const client = new IORedis(redis.url);
+    try {
+      await SWEEP.run(client, [`${prefix}:nodes`], [`${prefix}:`, 5000, 'n0']);
+      await client.publish(`${prefix}:down`, 'n0');
+      expect(await closed(session)).toEqual([1001, 'Server gone']);
+    } finally {
+      client.disconnect();
+    }
+    expect((await post(`${b.url}${where}/xhr`)).body).toBe('c[1001,"Server gone"]\n');
+    // Its websocket sessions hold no state in Redis and carry on; n0 is back in the cluster.
+    ws.ws.send('["still here"]');
+    expect(await ws.next()).toBe('a["still here"]');
+    const listed = await eventually(async () => {
+      const list = await b.handler.clusterSessions();
+      return list.length > 0 ? list : undefined;
+    }, 'n0 listed again after its next heartbeat');
+    expect(listed.map((s) => [s.node, s.transport])).toEqual([['n0', 'websocket']]);
+    ws.ws.close();
   });
 
   it('answers 503 for sessions elsewhere while Redis is down, and keeps serving its own', async () => {

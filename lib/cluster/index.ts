@@ -15,7 +15,7 @@ import type { Session } from '../session';
 import type { HttpReceiverFormat } from '../transports/http-receiver';
 import { receiverFormat } from '../transports/table';
 import { decode, encode, type ClusterSession, type Envelope, type Header } from './envelope';
-import { Relay } from './relay';
+import { Relay, SERVER_GONE } from './relay';
 import { RemoteReceiver } from './remote-receiver';
 
 export type { ClusterSession } from './envelope';
@@ -34,6 +34,8 @@ export interface LocalSessions {
   /** The HTTP session `urlId`, if it exists here and `key` is its binding. */
   find(urlId: string, key?: string): Session | undefined;
   broadcast(message: string): number;
+  /** Ends every HTTP session here with a close frame. */
+  shutdownHttp(code: number, reason: string): void;
 }
 
 interface Pending {
@@ -367,7 +369,12 @@ export class Cluster {
 
   /** A process died or left: relays it owned end with the close frame; relays it held are lost. */
   #nodeDown(node: string): void {
-    if (node === this.node) return;
+    if (node === this.node) {
+      // Swept while alive (this process stalled past nodeTimeout): the other processes
+      // now answer its HTTP sessions with "Server gone", so they end here too.
+      if (!this.#leaving) this.#local?.shutdownHttp(SERVER_GONE.code, SERVER_GONE.reason);
+      return;
+    }
     debug('node %s is down', node);
     for (const remote of [...this.#remotes.values()]) if (remote.node === node) remote.lost();
     for (const [name, relay] of [...this.#relays]) {
