@@ -76,6 +76,13 @@ class EchoLoop {
     this.transmit(this.payload);
   }
 
+  /** One SockJS frame: `a[...]` carries echoes; `c[...]` means the server closed the session, an error here. */
+  frame(frame) {
+    const messages = messagesOf(frame);
+    if (messages) for (const message of messages) this.received(message);
+    else if (frame.charCodeAt(0) === 99 /* c */) this.recorder.errors++;
+  }
+
   received(message) {
     const at = now();
     if (message !== this.payload) this.recorder.errors++;
@@ -110,8 +117,7 @@ async function websocketEcho(target, kind, payload, inFlight, recorder) {
   let loop;
   const ws = await openWebsocket(websocketUrl(target, kind), sockjs, (frame) => {
     if (!sockjs) return loop.received(frame);
-    const messages = messagesOf(frame);
-    if (messages) for (const message of messages) loop.received(message);
+    loop.frame(frame);
   });
   loop = new EchoLoop(payload, inFlight, recorder, () => ws.send(encoded));
   return { start: () => loop.start(), stop: () => (loop.running = false), close: () => ws.terminate() };
@@ -203,8 +209,7 @@ function httpEcho(receive, { batched }) {
       const client = { start: () => loop.start(), stop: () => (loop.running = false), close: () => (closed = true) };
       const onFrame = (frame) => {
         if (frame === 'o') return resolve(client);
-        const messages = messagesOf(frame);
-        if (messages) for (const message of messages) loop.received(message);
+        loop.frame(frame);
       };
       const next = () => closed || receive(target, base, onFrame).then(next, reject);
       next();
