@@ -172,6 +172,19 @@ describeWithRedis('redisAdapter', () => {
     expect(got).toEqual(expected);
   });
 
+  it('closes the owner\'s session with 1002 when the client cuts off a relayed response', async () => {
+    const [a, b] = await cluster(2);
+    const where = sessionPath();
+    const opened = nextSession(a.handler);
+    await post(`${a.url}${where}/xhr`);
+    const session = await opened;
+    const held = await stream(`${b.url}${where}/xhr_streaming`);
+    await held.until((text) => text.includes('h'.repeat(10)));
+    const closing = closed(session);
+    held.abort();
+    expect(await closing).toEqual([1002, 'Connection interrupted']);
+  });
+
   it('answers a second receiving request relayed while one is open with c[2010]', async () => {
     const [a, b] = await cluster(2);
     const where = sessionPath();

@@ -106,6 +106,8 @@ export class Cluster {
    * frames it relays.
    */
   relay(owner: string, urlId: string, key: string | undefined, format: HttpReceiverFormat, callback: string, responseLimit: number, res: ServerResponse): void {
+    // The client left while the owner was looked up: nothing to attach ('close' has fired).
+    if (res.destroyed) return;
     const name = this.#nextName();
     const relay = new Relay(owner, res, format, callback, responseLimit);
     this.#relays.set(name, relay);
