@@ -36,6 +36,14 @@ function nextSession(handler: SockJSHandler): Promise<Session> {
   return new Promise((resolve) => handler.once('connection', resolve));
 }
 
+/** Opens an xhr-polling session on `node`: its URL path and the session. */
+async function openOn(node: Endpoint): Promise<{ where: string; session: Session }> {
+  const where = sessionPath();
+  const opened = nextSession(node.handler);
+  await post(`${node.url}${where}/xhr`);
+  return { where, session: await opened };
+}
+
 /** Resolves with the code and reason of the session's `'close'`. */
 function closed(session: Session): Promise<[number, string]> {
   return new Promise((resolve) => session.once('close', (code, reason) => resolve([code, reason])));
@@ -142,10 +150,7 @@ describeWithRedis('redisAdapter', () => {
 
   it('relays each receiving transport without losing or repeating a message across responses', async () => {
     const [a, b, c] = await cluster(3, { responseLimit: 300 });
-    const where = sessionPath();
-    const opened = nextSession(a.handler);
-    await post(`${a.url}${where}/xhr`);
-    const session = await opened;
+    const { where, session } = await openOn(a);
     const expected = Array.from({ length: 60 }, (_, i) => `message ${i} \u00fc`);
     let got: string[] = [];
     const sending = (async () => {
@@ -174,10 +179,7 @@ describeWithRedis('redisAdapter', () => {
 
   it('closes the owner\'s session with 1002 when the client cuts off a relayed response', async () => {
     const [a, b] = await cluster(2);
-    const where = sessionPath();
-    const opened = nextSession(a.handler);
-    await post(`${a.url}${where}/xhr`);
-    const session = await opened;
+    const { where, session } = await openOn(a);
     const held = await stream(`${b.url}${where}/xhr_streaming`);
     await held.until((text) => text.includes('h'.repeat(10)));
     const closing = closed(session);
@@ -197,10 +199,7 @@ describeWithRedis('redisAdapter', () => {
 
   it('closes the owner\'s session with 1009 for a send over maxMessageSize through another process', async () => {
     const [a, b] = await cluster(2, { maxMessageSize: 100 });
-    const where = sessionPath();
-    const opened = nextSession(a.handler);
-    await post(`${a.url}${where}/xhr`);
-    const session = await opened;
+    const { where, session } = await openOn(a);
     const response = await post(`${b.url}${where}/xhr_send`, JSON.stringify(['x'.repeat(200)]));
     expect(response.status).toBe(413);
     expect(await closed(session)).toEqual([1009, 'Message too big']);
@@ -220,10 +219,7 @@ describeWithRedis('redisAdapter', () => {
 
   it('sends by session id and broadcasts to every process, once per session', async () => {
     const [a, b, c] = await cluster(3);
-    const where = sessionPath();
-    const opened = nextSession(a.handler);
-    await post(`${a.url}${where}/xhr`);
-    const polling = await opened;
+    const { where, session: polling } = await openOn(a);
     const ws = await wsConnect(`${b.url.replace('http', 'ws')}/000/ws1/websocket`);
     expect(await ws.next()).toBe('o');
     const [websocket] = [...b.handler.sessions.values()];
@@ -245,10 +241,7 @@ describeWithRedis('redisAdapter', () => {
 
   it('lists every process\'s sessions with their owner and the process relaying their request', async () => {
     const [a, b] = await cluster(2);
-    const where = sessionPath();
-    const opened = nextSession(a.handler);
-    await post(`${a.url}${where}/xhr`);
-    const polling = await opened;
+    const { where, session: polling } = await openOn(a);
     const held = await stream(`${b.url}${where}/xhr_streaming`);
     await held.until((text) => text.includes('h'.repeat(10)));
     const ws = await wsConnect(`${b.url.replace('http', 'ws')}/000/ws2/websocket`);
@@ -268,10 +261,7 @@ describeWithRedis('redisAdapter', () => {
 
   it('hands relayed responses back when a process leaves, so their sessions carry on', async () => {
     const [a, b, c] = await cluster(3);
-    const where = sessionPath();
-    const opened = nextSession(a.handler);
-    await post(`${a.url}${where}/xhr`);
-    const session = await opened;
+    const { where, session } = await openOn(a);
     const held = await stream(`${b.url}${where}/xhr_streaming`);
     await held.until((text) => text.includes('h'.repeat(10)));
     await b.server.close();
@@ -321,10 +311,7 @@ describeWithRedis('redisAdapter', () => {
   it('ends its HTTP sessions when the others count it dead while it still runs', async () => {
     const [a, b] = await cluster(2);
     const prefix = `spec${prefixes}`;
-    const where = sessionPath();
-    const opened = nextSession(a.handler);
-    await post(`${a.url}${where}/xhr`);
-    const session = await opened;
+    const { where, session } = await openOn(a);
     const ws = await wsConnect(`${a.url.replace('http', 'ws')}/000/ws3/websocket`);
     await ws.next();
     // As if n0 had stalled past nodeTimeout: another process's sweep counts it dead.
