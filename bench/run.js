@@ -3,11 +3,15 @@
  * The benchmark runner: `npm run bench` at the top level.
  *
  *   node bench/run.js [--rounds 3] [--duration 3] [--warmup 1]
- *                     [--only ws64,ws4k,xhrStreaming,xhrPolling,xhrStreaming1,xhrPolling1,idle,broadcast]
- *                     [--servers ours,sockjs-node,bare-ws] [--profile] [--no-write]
+ *                     [--only ws64,ws4k,xhrStreaming,xhrPolling,xhrStreaming1,xhrPolling1,idle,broadcast,
+ *                             clusterWs,clusterXhrStreaming,clusterXhrPolling,clusterBroadcast]
+ *                     [--servers ours,sockjs-node,bare-ws,ours-redis,ours-redis-3] [--profile] [--no-write]
  *
  * This process is the load generator; each server runs alone in a child
- * process on 127.0.0.1, started fresh for every scenario and round. Rounds
+ * process on 127.0.0.1, started fresh for every scenario and round. The
+ * cluster scenarios (`--only cluster` selects them all) start one or three
+ * processes of a server, and with the Redis adapter a fresh redis-server for
+ * them; they write their own section of RESULTS.md. Rounds
  * alternate the servers (and rotate their order) because the machine is
  * shared and noisy; the table shows medians over rounds. `--profile` runs
  * the servers under `node --cpu-prof` (profiles in bench/profiles/).
@@ -25,6 +29,8 @@ if (!fs.existsSync(path.join(HERE, 'node_modules', 'sockjs'))) {
 }
 
 const { ServerProcess, SERVERS } = require('./lib/server-process');
+const { Cluster } = require('./lib/cluster');
+const { RedisServer } = require('./lib/redis-server');
 const { SCENARIOS } = require('./lib/scenarios');
 const { summarise, markdown } = require('./lib/report');
 const { resetAgent } = require('./lib/clients');
@@ -59,9 +65,15 @@ const settings = {
   maxConnections: fileLimit() - 200,
 };
 const wanted = (list, all) => (list ? list.split(',') : all);
-const scenarios = SCENARIOS.filter((s) => wanted(args.only, SCENARIOS.map((x) => x.key)).includes(s.key)).map((s) => ({
+const only = wanted(args.only, SCENARIOS.map((x) => x.key));
+const servers = wanted(args.servers, Object.keys(SERVERS)).filter((server) => {
+  if (!SERVERS[server].redis || RedisServer.available()) return true;
+  console.warn(`no /usr/bin/redis-server: ${server} is left out`);
+  return false;
+});
+const scenarios = SCENARIOS.filter((s) => only.includes(s.key) || only.includes(s.section)).map((s) => ({
   ...s,
-  servers: s.servers.filter((server) => wanted(args.servers, Object.keys(SERVERS)).includes(server)),
+  servers: s.servers.filter((server) => servers.includes(server)),
 }));
 const profileDir = args.profile ? path.join(HERE, 'profiles') : undefined;
 
@@ -76,7 +88,8 @@ async function main() {
       // Rotate the order each round so no server always goes first.
       const order = scenario.servers.map((_, i, list) => list[(i + round) % list.length]);
       for (const name of order) {
-        const server = await ServerProcess.start(name, { profileDir });
+        const host = scenario.section === 'cluster' ? Cluster : ServerProcess;
+        const server = await host.start(name, { profileDir });
         let outcome;
         try {
           outcome = await scenario.run(server, name, settings);
@@ -91,20 +104,40 @@ async function main() {
       }
     }
   }
-  const table = markdown(scenarios, summarise(scenarios, rounds));
-  console.log('\n' + table);
-  if (!args['no-write'] && !args.profile) writeResults(table, started);
+  const summary = summarise(scenarios, rounds);
+  for (const [name, section] of Object.entries(SECTIONS)) {
+    const inSection = scenarios.filter((s) => (s.section ?? 'main') === name);
+    if (inSection.length === 0) continue;
+    const table = markdown(inSection, summary);
+    console.log('\n' + table);
+    if (!args['no-write'] && !args.profile) writeResults(section, table, started);
+  }
 }
 
 function roundNumbers(_key, value) {
   return typeof value === 'number' ? Math.round(value * 100) / 100 : value;
 }
 
-const START = '<!-- results:start -->';
-const END = '<!-- results:end -->';
+/**
+ * The generated blocks of RESULTS.md: each section of scenarios has its
+ * own markers, so a run of one section leaves the other's tables alone.
+ */
+const SECTIONS = {
+  main: { marker: 'results', note: () => [] },
+  cluster: {
+    marker: 'cluster-results',
+    note: (cores) => [
+      `All of it shares these ${cores} cores: the server's processes (three in the 3-process rows), its ` +
+        'redis-server and the load generator (this process). CPU columns add up the server processes; ' +
+        "redis-server's CPU is read from its own `INFO cpu`.",
+    ],
+  },
+};
 
-/** Replaces the generated part of bench/RESULTS.md, keeping the notes around it. */
-function writeResults(table, started) {
+/** Replaces one section's generated part of bench/RESULTS.md, keeping the notes around it. */
+function writeResults(section, table, started) {
+  const START = `<!-- ${section.marker}:start -->`;
+  const END = `<!-- ${section.marker}:end -->`;
   const file = path.join(HERE, 'RESULTS.md');
   const cpus = os.cpus();
   const argv = process.argv.slice(2).join(' ');
@@ -114,6 +147,7 @@ function writeResults(table, started) {
       `(${settings.rounds} rounds, ${settings.duration} s measured after ${settings.warmup} s warm-up per echo run).`,
     `Machine: ${cpus.length} cores (${cpus[0]?.model.trim() ?? 'unknown'}), ${Math.round(os.totalmem() / 2 ** 30)} GiB, ` +
       `Node ${process.version}, ${os.type()} ${os.release()}, load average at the end ${os.loadavg().map((l) => l.toFixed(2)).join(' ')}.`,
+    ...section.note(cpus.length),
     '',
     table,
     END,

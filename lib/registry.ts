@@ -131,6 +131,11 @@ export class Registry {
     for (const session of [...this.sessions.values()]) session.shutdown(code, reason);
   }
 
+  /** Ends every HTTP session (the ones with a URL id) with a close frame; websocket sessions stay. */
+  shutdownHttp(code: number, reason: string): void {
+    for (const session of [...this.#byUrlId.values()]) session.shutdown(code, reason);
+  }
+
   #forget(session: Session): void {
     this.sessions.delete(session.id);
     const urlId = this.#urlIds.get(session);

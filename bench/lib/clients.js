@@ -9,6 +9,11 @@
  * Echo clients run a closed loop: every echoed message is timed against
  * the send it answers (messages on one session keep their order) and
  * replaced by a new send, so `inFlight` messages stay outstanding.
+ *
+ * A client's `target` is a port, or a function that returns the port for
+ * each new connection or request: a websocket asks once, an HTTP session
+ * asks for every xhr_send and every receiving request, so against a
+ * cluster they land on the processes in turn, with no stickiness.
  */
 const http = require('node:http');
 const { randomBytes } = require('node:crypto');
@@ -21,6 +26,11 @@ let agent = new http.Agent({ keepAlive: true, maxSockets: Infinity });
 function resetAgent() {
   agent.destroy();
   agent = new http.Agent({ keepAlive: true, maxSockets: Infinity });
+}
+
+/** The port to use now: `target` itself, or what it returns. */
+function portOf(target) {
+  return typeof target === 'function' ? target() : target;
 }
 
 function sessionPath(prefix) {
@@ -66,6 +76,13 @@ class EchoLoop {
     this.transmit(this.payload);
   }
 
+  /** One SockJS frame: `a[...]` carries echoes; `c[...]` means the server closed the session, an error here. */
+  frame(frame) {
+    const messages = messagesOf(frame);
+    if (messages) for (const message of messages) this.received(message);
+    else if (frame.charCodeAt(0) === 99 /* c */) this.recorder.errors++;
+  }
+
   received(message) {
     const at = now();
     if (message !== this.payload) this.recorder.errors++;
@@ -88,29 +105,29 @@ function openWebsocket(url, sockjs, onFrame) {
   });
 }
 
-function websocketUrl(port, kind) {
+function websocketUrl(target, kind) {
+  const port = portOf(target);
   return kind === 'bare' ? `ws://127.0.0.1:${port}/` : `ws://127.0.0.1:${port}${sessionPath('/echo')}/websocket`;
 }
 
 /** A websocket echo client: SockJS frames (`["m"]` out, `a[...]` back) or bare messages. */
-async function websocketEcho(port, kind, payload, inFlight, recorder) {
+async function websocketEcho(target, kind, payload, inFlight, recorder) {
   const sockjs = kind !== 'bare';
   const encoded = sockjs ? JSON.stringify([payload]) : payload;
   let loop;
-  const ws = await openWebsocket(websocketUrl(port, kind), sockjs, (frame) => {
+  const ws = await openWebsocket(websocketUrl(target, kind), sockjs, (frame) => {
     if (!sockjs) return loop.received(frame);
-    const messages = messagesOf(frame);
-    if (messages) for (const message of messages) loop.received(message);
+    loop.frame(frame);
   });
   loop = new EchoLoop(payload, inFlight, recorder, () => ws.send(encoded));
   return { start: () => loop.start(), stop: () => (loop.running = false), close: () => ws.terminate() };
 }
 
 /** A POST through the keep-alive agent; resolves with the status, streams the body to `onData`. */
-function post(port, path, body, onData) {
+function post(target, path, body, onData) {
   return new Promise((resolve, reject) => {
     const req = http.request(
-      { host: '127.0.0.1', port, path, method: 'POST', agent, headers: { 'Content-Type': 'text/plain;charset=UTF-8' } },
+      { host: '127.0.0.1', port: portOf(target), path, method: 'POST', agent, headers: { 'Content-Type': 'text/plain;charset=UTF-8' } },
       (res) => {
         res.setEncoding('utf8');
         res.on('data', onData ?? (() => {}));
@@ -124,8 +141,8 @@ function post(port, path, body, onData) {
 }
 
 /** Sends one message with `xhr_send`. */
-function xhrSend(port, base, encoded, recorder) {
-  post(port, `${base}/xhr_send`, encoded).then(
+function xhrSend(target, base, encoded, recorder) {
+  post(target, `${base}/xhr_send`, encoded).then(
     (status) => status === 204 || recorder.errors++,
     () => recorder.errors++,
   );
@@ -138,9 +155,9 @@ function xhrSend(port, base, encoded, recorder) {
  * sending what has gathered (sockjs-client's `sendScheduleWait`).
  */
 class BufferedSender {
-  constructor(port, base, recorder) {
+  constructor(target, base, recorder) {
     this.url = `${base}/xhr_send`;
-    this.port = port;
+    this.target = target;
     this.recorder = recorder;
     this.waiting = [];
     this.busy = false;
@@ -164,7 +181,7 @@ class BufferedSender {
         this.schedule();
       }, 25);
     };
-    post(this.port, this.url, payload).then((status) => done(status === 204), () => done(false));
+    post(this.target, this.url, payload).then((status) => done(status === 204), () => done(false));
   }
 }
 
@@ -175,16 +192,16 @@ class BufferedSender {
  * message is its own `xhr_send`, sent at once.
  */
 function httpEcho(receive, { batched }) {
-  return (port, _kind, payload, inFlight, recorder) => {
+  return (target, _kind, payload, inFlight, recorder) => {
     const base = sessionPath('/echo');
     let transmit;
     if (batched) {
-      const sender = new BufferedSender(port, base, recorder);
+      const sender = new BufferedSender(target, base, recorder);
       const quoted = JSON.stringify(payload);
       transmit = () => sender.send(quoted);
     } else {
       const encoded = JSON.stringify([payload]);
-      transmit = () => xhrSend(port, base, encoded, recorder);
+      transmit = () => xhrSend(target, base, encoded, recorder);
     }
     const loop = new EchoLoop(payload, inFlight, recorder, transmit);
     let closed = false;
@@ -192,22 +209,21 @@ function httpEcho(receive, { batched }) {
       const client = { start: () => loop.start(), stop: () => (loop.running = false), close: () => (closed = true) };
       const onFrame = (frame) => {
         if (frame === 'o') return resolve(client);
-        const messages = messagesOf(frame);
-        if (messages) for (const message of messages) loop.received(message);
+        loop.frame(frame);
       };
-      const next = () => closed || receive(port, base, onFrame).then(next, reject);
+      const next = () => closed || receive(target, base, onFrame).then(next, reject);
       next();
     });
   };
 }
 
 /** xhr-streaming: one streaming response at a time, reopened when the server ends it at `responseLimit`. */
-const streamingReceive = (port, base, onFrame) => post(port, `${base}/xhr_streaming`, '', lineSplitter(onFrame));
+const streamingReceive = (target, base, onFrame) => post(target, `${base}/xhr_streaming`, '', lineSplitter(onFrame));
 
 /** xhr-polling: one poll at a time, each answered with one frame. */
-async function pollingReceive(port, base, onFrame) {
+async function pollingReceive(target, base, onFrame) {
   let body = '';
-  await post(port, `${base}/xhr`, '', (chunk) => (body += chunk));
+  await post(target, `${base}/xhr`, '', (chunk) => (body += chunk));
   onFrame(body.trimEnd());
 }
 
@@ -220,8 +236,8 @@ const xhrPollingClientEcho = httpEcho(pollingReceive, { batched: true });
  * An idle websocket session that counts what arrives. `onMessage(frame)`
  * is called with every frame after `o` (or every message, for bare).
  */
-async function idleWebsocket(port, kind, onMessage) {
-  const ws = await openWebsocket(websocketUrl(port, kind), kind !== 'bare', onMessage);
+async function idleWebsocket(target, kind, onMessage) {
+  const ws = await openWebsocket(websocketUrl(target, kind), kind !== 'bare', onMessage);
   return { close: () => ws.terminate() };
 }
 

@@ -23,6 +23,24 @@ const COLUMNS = {
     ['clientCpuMs', 'load generator CPU ms', 1],
     ['rssMB', 'RSS MB', 0],
   ],
+  // Summed over the server's processes; redis-server and the load generator beside them.
+  clusterEcho: [
+    ['msgPerSec', 'msg/s', 0],
+    ['p50', 'p50 ms', 2],
+    ['p99', 'p99 ms', 2],
+    ['cpuPerMsg', 'server CPU µs/msg (all processes)', 1],
+    ['redisCpuPerMsg', 'redis-server CPU µs/msg', 1],
+    ['clientCpuPerMsg', 'load generator CPU µs/msg', 1],
+    ['rssMB', 'RSS MB (all processes)', 0],
+  ],
+  clusterBroadcast: [
+    ['lastMs', 'ms until the last has it', 1],
+    ['syncMs', 'ms in broadcast() (first process)', 1],
+    ['cpuMs', 'server CPU ms (all processes)', 1],
+    ['redisCpuMs', 'redis-server CPU ms', 2],
+    ['clientCpuMs', 'load generator CPU ms', 1],
+    ['rssMB', 'RSS MB (all processes)', 0],
+  ],
 };
 
 /** What the issue asks, as ratios of medians from the same run. */
@@ -50,6 +68,14 @@ const CONTEXT = [
   { scenario: 'idle', server: 'ours', metric: 'heapPerConnKB', versus: 'bare-ws', what: 'idle session heap+external' },
   { scenario: 'broadcast', server: 'ours', metric: 'cpuMs', versus: 'sockjs-node', what: 'broadcast server CPU' },
   { scenario: 'broadcast', server: 'bare-ws', metric: 'lastMs', versus: 'sockjs-node', what: 'broadcast time, bare ws' },
+  ...['clusterWs', 'clusterXhrStreaming', 'clusterXhrPolling'].flatMap((scenario) => [
+    { scenario, server: 'ours-redis', metric: 'msgPerSec', versus: 'ours', what: `${scenario} msg/s, adapter on 1 process` },
+    { scenario, server: 'ours-redis-3', metric: 'msgPerSec', versus: 'ours-redis', what: `${scenario} msg/s, adapter on 3 processes` },
+    { scenario, server: 'ours-redis', metric: 'cpuPerMsg', versus: 'ours', what: `${scenario} server CPU/msg, adapter on 1 process` },
+    { scenario, server: 'ours-redis-3', metric: 'cpuPerMsg', versus: 'ours-redis', what: `${scenario} server CPU/msg, adapter on 3 processes` },
+  ]),
+  { scenario: 'clusterBroadcast', server: 'ours-redis', metric: 'lastMs', versus: 'ours', what: 'clusterBroadcast time, adapter on 1 process' },
+  { scenario: 'clusterBroadcast', server: 'ours-redis-3', metric: 'lastMs', versus: 'ours-redis', what: 'clusterBroadcast time, adapter on 3 processes' },
 ];
 
 function format(value, digits) {

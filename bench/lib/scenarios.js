@@ -2,6 +2,8 @@
 /**
  * The scenarios. Each runs against one started server and returns one
  * round's numbers; the runner alternates servers and takes medians.
+ * Clients reach a server through `server.nextPort()`: one port for a
+ * ServerProcess, the processes in turn for a Cluster (section 'cluster').
  */
 const generator = require('./clients');
 const { Recorder, percentile, sleep, now } = require('./stats');
@@ -12,6 +14,8 @@ const ALL = ['ours', 'sockjs-node', 'bare-ws'];
  * whose own cost per request shows there), and Node's HTTP stack alone for scale.
  */
 const HTTP = ['ours', 'ours-express', 'sockjs-node', 'http-floor'];
+/** Scale-out: the Redis adapter on one process and on three, and one process without it for reference. */
+const CLUSTER = ['ours', 'ours-redis', 'ours-redis-3'];
 
 /** Opens `count` clients, `concurrency` handshakes at a time. */
 async function openMany(count, concurrency, open) {
@@ -34,13 +38,15 @@ function payloadOf(size) {
 
 /**
  * A closed-loop echo: `clients` sessions with `inFlight` messages each,
- * warmed up, then measured for `duration` seconds.
+ * warmed up, then measured for `duration` seconds. `cluster`: also Redis's
+ * and the load generator's CPU per message.
  */
-function echo(client, { size, clients, inFlight }) {
+function echo(client, { size, clients, inFlight, cluster = false }) {
   return async (server, name, settings) => {
     const recorder = new Recorder();
     const payload = payloadOf(size);
-    const open = () => client(server.port, name === 'bare-ws' ? 'bare' : 'sockjs', payload, inFlight, recorder);
+    const target = () => server.nextPort();
+    const open = () => client(target, name === 'bare-ws' ? 'bare' : 'sockjs', payload, inFlight, recorder);
     const sessions = await openMany(clients, 10, open);
     for (const session of sessions) session.start();
     await sleep(settings.warmup * 1000);
@@ -48,8 +54,10 @@ function echo(client, { size, clients, inFlight }) {
     const errors = recorder.errors;
     recorder.recording = true;
     const start = now();
+    const clientBefore = process.cpuUsage();
     await sleep(settings.duration * 1000);
     recorder.recording = false;
+    const clientUsed = process.cpuUsage(clientBefore);
     const seconds = (now() - start) / 1000;
     const after = await server.request('stats');
     for (const session of sessions) session.stop();
@@ -61,11 +69,14 @@ function echo(client, { size, clients, inFlight }) {
         p50: percentile(recorder.latencies, 50),
         p99: percentile(recorder.latencies, 99),
         rssMB: after.rss / 2 ** 20,
-        // Logged per round, not tabled: V8's committed heap, to tell heap growth from the rest of RSS.
-        heapTotalPerConnKB: (after.heapTotal - before.heapTotal) / count / 1024,
         errors: recorder.errors - errors,
         connections: after.connections - before.connections,
         requestsPerMsg: (after.requests - before.requests) / recorder.count,
+        // A Cluster's stats carry redis-server's CPU; the load generator's is this process's own.
+        ...(cluster && {
+          redisCpuPerMsg: (after.redisMicros - before.redisMicros) / recorder.count,
+          clientCpuPerMsg: (clientUsed.user + clientUsed.system) / recorder.count,
+        }),
       },
       close: () => sessions.forEach((session) => session.close()),
     };
@@ -97,8 +108,20 @@ function idle({ count }) {
   };
 }
 
-/** One message to `count` websocket sessions, `times` times: time until the last one has it. */
-function broadcast({ count, times }) {
+/** Resolves as `promise` does, or rejects with `message()` after `ms`. */
+function within(promise, ms, message) {
+  let timer;
+  const timeout = new Promise((_, reject) => (timer = setTimeout(() => reject(new Error(message())), ms)));
+  return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
+}
+
+/**
+ * One message to `count` websocket sessions, `times` times: time until the
+ * last one has it. The runner asks the server (a Cluster's first process)
+ * to broadcast; `cluster`: the sessions are spread over the processes, and
+ * redis-server's CPU is read too.
+ */
+function broadcast({ count, times, cluster = false }) {
   return async (server, name, settings) => {
     const total = Math.min(count, settings.maxConnections);
     const kind = name === 'bare-ws' ? 'bare' : 'sockjs';
@@ -108,11 +131,18 @@ function broadcast({ count, times }) {
       if (frame === 'h') return;
       if (++received === total) allArrived();
     };
-    const sessions = await openMany(total, 100, () => generator.idleWebsocket(server.port, kind, onMessage));
+    let local = 0;
+    const open = () => {
+      const port = server.nextPort();
+      if (port === server.port) local++;
+      return generator.idleWebsocket(port, kind, onMessage);
+    };
+    const sessions = await openMany(total, 100, open);
     const times_ = [];
     const syncMs = [];
     const cpu = [];
     const clientCpu = [];
+    const redisCpu = [];
     for (let i = 0; i < times; i++) {
       await sleep(200);
       received = 0;
@@ -121,14 +151,16 @@ function broadcast({ count, times }) {
       const clientBefore = process.cpuUsage();
       const start = now();
       const reply = await server.request('broadcast', { message: payloadOf(64) });
-      await arrived;
+      await within(arrived, 30_000, () => `${name} broadcast: ${received} of ${total} sessions had it after 30 s`);
       times_.push(now() - start);
       const clientUsed = process.cpuUsage(clientBefore);
       clientCpu.push((clientUsed.user + clientUsed.system) / 1000);
       syncMs.push(reply.syncMs);
       const after = await server.request('stats');
       cpu.push((after.cpuMicros - before.cpuMicros) / 1000);
-      if (reply.count !== total) throw new Error(`${name} broadcast reached ${reply.count} of ${total}`);
+      if (cluster) redisCpu.push((after.redisMicros - before.redisMicros) / 1000);
+      // broadcast() counts the sessions of the process that was asked.
+      if (reply.count !== local) throw new Error(`${name} broadcast reached ${reply.count} of ${local} local sessions`);
     }
     const stats = await server.request('stats');
     return {
@@ -137,6 +169,7 @@ function broadcast({ count, times }) {
         syncMs: percentile(syncMs, 50),
         cpuMs: percentile(cpu, 50),
         clientCpuMs: percentile(clientCpu, 50),
+        ...(cluster && { redisCpuMs: percentile(redisCpu, 50) }),
         sessions: total,
         rssMB: stats.rss / 2 ** 20,
       },
@@ -209,6 +242,42 @@ const SCENARIOS = [
     servers: ALL,
     kind: 'broadcast',
     run: broadcast({ count: 10_000, times: 5 }),
+  },
+  {
+    key: 'clusterWs',
+    section: 'cluster',
+    title: 'cluster: websocket echo, 64 B',
+    detail: '50 sessions opened on the processes in turn, 8 messages in flight each; a websocket session lives on the process it connected to',
+    servers: CLUSTER,
+    kind: 'clusterEcho',
+    run: echo(generator.websocketEcho, { size: 64, clients: 50, inFlight: 8, cluster: true }),
+  },
+  {
+    key: 'clusterXhrStreaming',
+    section: 'cluster',
+    title: 'cluster: xhr-streaming echo, 64 B, sockjs-client-like sending',
+    detail: '50 sessions, 8 messages in flight each, sent as in xhrStreaming; every xhr_send and every xhr_streaming request goes to the next process in turn, no stickiness',
+    servers: CLUSTER,
+    kind: 'clusterEcho',
+    run: echo(generator.xhrStreamingClientEcho, { size: 64, clients: 50, inFlight: 8, cluster: true }),
+  },
+  {
+    key: 'clusterXhrPolling',
+    section: 'cluster',
+    title: 'cluster: xhr-polling echo, 64 B, sockjs-client-like sending',
+    detail: '50 sessions, 8 messages in flight each, sent as in xhrPolling; every xhr_send and every poll goes to the next process in turn, no stickiness',
+    servers: CLUSTER,
+    kind: 'clusterEcho',
+    run: echo(generator.xhrPollingClientEcho, { size: 64, clients: 50, inFlight: 8, cluster: true }),
+  },
+  {
+    key: 'clusterBroadcast',
+    section: 'cluster',
+    title: 'cluster: broadcast to 10 000 websocket sessions',
+    detail: 'sessions opened on the processes in turn; the first process broadcasts a 64 B message; median of 5 broadcasts',
+    servers: CLUSTER,
+    kind: 'clusterBroadcast',
+    run: broadcast({ count: 10_000, times: 5, cluster: true }),
   },
 ];
 

@@ -9,18 +9,22 @@ const SERVERS = {
   'sockjs-node': { label: 'sockjs-node 0.3.24', file: 'sockjs-node.js' },
   'bare-ws': { label: 'bare ws', file: 'bare-ws.js' },
   'http-floor': { label: 'node:http floor (no SockJS headers)', file: 'http-floor.js' },
+  // The cluster scenarios (bench/lib/cluster.js): `processes` of them, on one redis-server with `redis`.
+  'ours-redis': { label: 'sockjs-express + Redis adapter, 1 process', file: 'ours.js', processes: 1, redis: true },
+  'ours-redis-3': { label: 'sockjs-express + Redis adapter, 3 processes', file: 'ours.js', processes: 3, redis: true },
 };
 
 class ServerProcess {
   /**
    * Starts server `name`; resolves once it listens.
    * @param {string} name a key of SERVERS
-   * @param {{ profileDir?: string }} options `profileDir`: run under `--cpu-prof`, profiles there
+   * @param {{ profileDir?: string, args?: string[] }} options `profileDir`: run under `--cpu-prof`,
+   *   profiles there; `args`: more command-line arguments for the server
    */
   static start(name, options = {}) {
     const execArgv = ['--expose-gc'];
     if (options.profileDir) execArgv.push('--cpu-prof', `--cpu-prof-dir=${options.profileDir}`);
-    const child = fork(path.join(__dirname, '..', 'servers', SERVERS[name].file), SERVERS[name].args ?? [], {
+    const child = fork(path.join(__dirname, '..', 'servers', SERVERS[name].file), [...(SERVERS[name].args ?? []), ...(options.args ?? [])], {
       execArgv,
       stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
     });
@@ -41,6 +45,11 @@ class ServerProcess {
       this.pending.delete(message.id);
       resolve?.(message);
     });
+  }
+
+  /** The port for the next client or request: always this one (a Cluster spreads them). */
+  nextPort() {
+    return this.port;
   }
 
   /** Sends `cmd` to the server; resolves with its answer. */

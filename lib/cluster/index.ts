@@ -15,7 +15,7 @@ import type { Session } from '../session';
 import type { HttpReceiverFormat } from '../transports/http-receiver';
 import { receiverFormat } from '../transports/table';
 import { decode, encode, type ClusterSession, type Envelope, type Header } from './envelope';
-import { Relay } from './relay';
+import { Relay, SERVER_GONE } from './relay';
 import { RemoteReceiver } from './remote-receiver';
 
 export type { ClusterSession } from './envelope';
@@ -34,6 +34,8 @@ export interface LocalSessions {
   /** The HTTP session `urlId`, if it exists here and `key` is its binding. */
   find(urlId: string, key?: string): Session | undefined;
   broadcast(message: string): number;
+  /** Ends every HTTP session here with a close frame. */
+  shutdownHttp(code: number, reason: string): void;
 }
 
 interface Pending {
@@ -104,6 +106,8 @@ export class Cluster {
    * frames it relays.
    */
   relay(owner: string, urlId: string, key: string | undefined, format: HttpReceiverFormat, callback: string, responseLimit: number, res: ServerResponse): void {
+    // The client left while the owner was looked up: nothing to attach ('close' has fired).
+    if (res.destroyed) return;
     const name = this.#nextName();
     const relay = new Relay(owner, res, format, callback, responseLimit);
     this.#relays.set(name, relay);
@@ -205,13 +209,23 @@ export class Cluster {
     return relay;
   }
 
-  /** Runs a bus call, turning its failure into {@link ClusterUnavailable}. */
+  /**
+   * Runs a bus call, turning its failure, or no answer within the request
+   * timeout (a backend that is down may queue calls for a long time), into
+   * {@link ClusterUnavailable}.
+   */
   async #ask<T>(call: () => Promise<T>): Promise<T> {
+    let timer: NodeJS.Timeout | undefined;
+    const timeout = new Promise<never>((_resolve, reject) => {
+      timer = setTimeout(() => reject(new Error(`no answer within ${REQUEST_TIMEOUT_MS} ms`)), REQUEST_TIMEOUT_MS);
+    });
     try {
-      return await call();
+      return await Promise.race([call(), timeout]);
     } catch (error) {
       debug('backend failed: %s', error instanceof Error ? error.message : String(error));
       throw new ClusterUnavailable('sockjs: the cluster backend is unavailable', { cause: error });
+    } finally {
+      clearTimeout(timer);
     }
   }
 
@@ -357,7 +371,12 @@ export class Cluster {
 
   /** A process died or left: relays it owned end with the close frame; relays it held are lost. */
   #nodeDown(node: string): void {
-    if (node === this.node) return;
+    if (node === this.node) {
+      // Swept while alive (this process stalled past nodeTimeout): the other processes
+      // now answer its HTTP sessions with "Server gone", so they end here too.
+      if (!this.#leaving) this.#local?.shutdownHttp(SERVER_GONE.code, SERVER_GONE.reason);
+      return;
+    }
     debug('node %s is down', node);
     for (const remote of [...this.#remotes.values()]) if (remote.node === node) remote.lost();
     for (const [name, relay] of [...this.#relays]) {

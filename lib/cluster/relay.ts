@@ -52,7 +52,9 @@ export class Relay {
   /** One frame from the owner; the last one when the response is full (the owner counts alike). */
   frame(frame: string): void {
     this.accept();
-    if (this.#receiver !== undefined && !this.#receiver.write(frame)) this.settled = true;
+    // Only a response that was open and ended here is settled; one the client cut off is not.
+    const open = this.open;
+    if (this.#receiver !== undefined && !this.#receiver.write(frame) && open) this.settled = true;
   }
 
   /** The owner ended the response. */

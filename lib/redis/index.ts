@@ -54,6 +54,9 @@ export interface RedisAdapterOptions {
   redis?: RedisOptions;
 }
 
+/** How long `leave()` tries to tell Redis before it just disconnects. */
+const LEAVE_TIMEOUT_MS = 2000;
+
 const NODE = /^[A-Za-z0-9._:-]{1,100}$/;
 const PREFIX = /^[\x21-\x7e]{1,100}$/;
 
@@ -164,19 +167,20 @@ class RedisBus implements Bus {
     if (this.#left) return;
     this.#left = true;
     clearInterval(this.#heartbeat);
-    try {
+    const farewell = (async () => {
       await this.#ready;
       await SWEEP.run(this.#redis, [this.#key('nodes')], [this.#keys, this.#join.disconnectDelay, this.node]);
       await this.#redis.publish(this.#key('down'), this.node);
-    } catch (error) {
-      debug('leaving failed: %O', error);
-    } finally {
-      // quit() lets the replies of what is already sent arrive first.
-      await Promise.all([this.#redis.quit(), this.#subscriber.quit()]).catch(() => {
-        this.#redis.disconnect();
-        this.#subscriber.disconnect();
-      });
-    }
+      // quit() lets what is already sent go first.
+      await Promise.all([this.#redis.quit(), this.#subscriber.quit()]);
+    })();
+    let timer: NodeJS.Timeout | undefined;
+    const late = new Promise<void>((resolve) => (timer = setTimeout(resolve, LEAVE_TIMEOUT_MS)));
+    await Promise.race([farewell.catch((error: unknown) => debug('leaving failed: %O', error)), late]);
+    clearTimeout(timer);
+    // Whatever is still pending (Redis unreachable) is dropped.
+    this.#redis.disconnect();
+    this.#subscriber.disconnect();
   }
 
   async #lookUp(urlId: string, claim: boolean): Promise<Ownership> {

@@ -1,0 +1,367 @@
+/**
+ * The Redis adapter, process by process: several handlers on one real
+ * redis-server, each on its own HTTP server, as separate processes would be.
+ * Every session is opened on one of them and used through the others.
+ */
+import { execFileSync } from 'node:child_process';
+import path from 'node:path';
+import IORedis from 'ioredis';
+import { InvalidOptionError, sockjs, type Session, type SockJSHandler } from '../lib';
+import { redisAdapter } from '../lib/redis';
+import { SWEEP } from '../lib/redis/scripts';
+import { echo, mountAtS, post, sessionPath, stream, wsConnect, type Endpoint } from './helpers';
+import { describeWithRedis, startRedis, type Redis } from './support/redis';
+
+jest.setTimeout(30000);
+
+let redis: Redis;
+let prefixes = 0;
+const running: Endpoint[] = [];
+
+/** `count` echo processes sharing a fresh prefix on the spec's Redis. */
+async function cluster(count: number, options: Parameters<typeof echo>[0] = {}, url = redis.url): Promise<Endpoint[]> {
+  const prefix = `spec${++prefixes}`;
+  const nodes: Endpoint[] = [];
+  for (let i = 0; i < count; i++) {
+    const handler = echo({ ...options, adapter: redisAdapter({ url, prefix, node: `n${i}` }) });
+    const node = await mountAtS(handler);
+    running.push(node);
+    nodes.push(node);
+  }
+  return nodes;
+}
+
+/** Resolves with the next session `handler` opens. */
+function nextSession(handler: SockJSHandler): Promise<Session> {
+  return new Promise((resolve) => handler.once('connection', resolve));
+}
+
+/** Opens an xhr-polling session on `node`: its URL path and the session. */
+async function openOn(node: Endpoint): Promise<{ where: string; session: Session }> {
+  const where = sessionPath();
+  const opened = nextSession(node.handler);
+  await post(`${node.url}${where}/xhr`);
+  return { where, session: await opened };
+}
+
+/** Resolves with the code and reason of the session's `'close'`. */
+function closed(session: Session): Promise<[number, string]> {
+  return new Promise((resolve) => session.once('close', (code, reason) => resolve([code, reason])));
+}
+
+/** Polls `probe` until it returns something other than `undefined`. */
+async function eventually<T>(probe: () => Promise<T | undefined>, what: string, timeoutMs = 15000): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const value = await probe();
+    if (value !== undefined) return value;
+    if (Date.now() > deadline) throw new Error(`not within ${timeoutMs} ms: ${what}`);
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+}
+
+afterEach(async () => {
+  await Promise.all(running.splice(0).map((node) => node.server.close()));
+});
+
+describe('without an adapter', () => {
+  it('loads no Redis code', () => {
+    const loaded = execFileSync(
+      process.execPath,
+      ['-e', "require('./dist'); console.log(Object.keys(require.cache).filter((f) => /ioredis|[\\\\/]redis[\\\\/]/.test(f)).length)"],
+      { cwd: path.join(__dirname, '..'), encoding: 'utf8' },
+    );
+    expect(loaded.trim()).toBe('0');
+  });
+
+  it('sends by session id and lists its own sessions', async () => {
+    const node = await mountAtS(echo());
+    running.push(node);
+    const opened = nextSession(node.handler);
+    const where = sessionPath();
+    await post(`${node.url}${where}/xhr`);
+    const session = await opened;
+    expect(await node.handler.clusterSessions()).toEqual([{ id: session.id, node: node.handler.node, transport: 'xhr-polling' }]);
+    expect(await node.handler.send(session.id, 'direct')).toBe(true);
+    expect(await node.handler.send('no-such-id', 'x')).toBe(false);
+    expect((await post(`${node.url}${where}/xhr`)).body).toBe('a["direct"]\n');
+  });
+});
+
+describe('redisAdapter options', () => {
+  it.each([
+    [{ url: 'http://127.0.0.1:6379' }, /option "url"/],
+    [{ prefix: 'with space' }, /option "prefix"/],
+    [{ node: 'a/b' }, /option "node"/],
+    [{ nodeTimeout: 5 }, /option "nodeTimeout"/],
+  ])('refuses %p', (options, message) => {
+    expect(() => redisAdapter(options)).toThrow(InvalidOptionError);
+    expect(() => redisAdapter(options)).toThrow(message);
+  });
+
+  it('refuses an adapter that is not one', () => {
+    expect(() => sockjs({ adapter: {} as never })).toThrow(/option "adapter"/);
+  });
+});
+
+describeWithRedis('redisAdapter', () => {
+  beforeAll(async () => {
+    redis = await startRedis();
+  });
+  afterAll(async () => {
+    await redis?.stop();
+  });
+
+  it('refuses one adapter for two handlers', async () => {
+    const adapter = redisAdapter({ url: redis.url, prefix: 'twice' });
+    const first = sockjs({ adapter });
+    expect(() => sockjs({ adapter })).toThrow(/one adapter serves one handler/);
+    await first.close();
+  });
+
+  /** Each receiving transport: how to ask for it, and the sending route that goes with it. */
+  const RECEIVERS = [
+    { route: 'xhr', method: 'POST', send: 'xhr_send' },
+    { route: 'xhr_streaming', method: 'POST', send: 'xhr_send' },
+    { route: 'eventsource', method: 'GET', send: 'xhr_send' },
+    { route: 'htmlfile?c=cb', method: 'GET', send: 'xhr_send' },
+    { route: 'jsonp?c=cb', method: 'GET', send: 'jsonp_send' },
+  ] as const;
+
+  it.each(RECEIVERS)('serves $route for a session of another process', async ({ route, method, send }) => {
+    const [a, b, c] = await cluster(3);
+    const where = sessionPath();
+    const opened = nextSession(a.handler);
+    expect((await post(`${a.url}${where}/xhr`)).body).toBe('o\n');
+    const session = await opened;
+    expect(session.id.startsWith('n0/')).toBe(true);
+    const messages = '["m1","\u00e9\u2028"]';
+    const sent = await fetch(`${b.url}${where}/${send}`, {
+      method: 'POST',
+      body: send === 'jsonp_send' ? 'd=' + encodeURIComponent(messages) : messages,
+      headers: send === 'jsonp_send' ? { 'Content-Type': 'application/x-www-form-urlencoded' } : {},
+    });
+    expect(sent.status).toBe(send === 'jsonp_send' ? 200 : 204);
+    const relayed = await stream(`${c.url}${where}/${route}`, { method });
+    let text = '';
+    while (messagesIn(text).length < 2) text += (await relayed.next(5000)) ?? '';
+    expect(messagesIn(text)).toEqual(['m1', '\u00e9\u2028']);
+  });
+
+  it('relays each receiving transport without losing or repeating a message across responses', async () => {
+    const [a, b, c] = await cluster(3, { responseLimit: 300 });
+    const { where, session } = await openOn(a);
+    const expected = Array.from({ length: 60 }, (_, i) => `message ${i} \u00fc`);
+    let got: string[] = [];
+    const sending = (async () => {
+      for (const message of expected) {
+        session.send(message);
+        await new Promise((resolve) => setImmediate(resolve));
+      }
+    })();
+    // Alternate processes and transports: streaming ends at the limit, polling after a frame.
+    const routes = ['xhr_streaming', 'xhr', 'eventsource', 'htmlfile?c=cb', 'jsonp?c=cb'];
+    for (let i = 0; got.length < expected.length; i++) {
+      const node = [b, c][i % 2];
+      const route = routes[i % routes.length];
+      const response = await stream(`${node.url}${where}/${route}`, { method: route.startsWith('xhr') ? 'POST' : 'GET' });
+      let text = '';
+      for (let chunk = await response.next(5000); chunk !== null; chunk = await response.next(5000)) {
+        text += chunk;
+        // The last streaming response would wait for more: close the session to end it.
+        if (got.length + messagesIn(text).length === expected.length) session.close();
+      }
+      got = got.concat(messagesIn(text));
+    }
+    await sending;
+    expect(got).toEqual(expected);
+  });
+
+  it('closes the owner\'s session with 1002 when the client cuts off a relayed response', async () => {
+    const [a, b] = await cluster(2);
+    const { where, session } = await openOn(a);
+    const held = await stream(`${b.url}${where}/xhr_streaming`);
+    await held.until((text) => text.includes('h'.repeat(10)));
+    const closing = closed(session);
+    held.abort();
+    expect(await closing).toEqual([1002, 'Connection interrupted']);
+  });
+
+  it('answers a second receiving request relayed while one is open with c[2010]', async () => {
+    const [a, b] = await cluster(2);
+    const where = sessionPath();
+    const first = await stream(`${a.url}${where}/xhr_streaming`);
+    await first.until((text) => text.includes('o\n'));
+    const second = await post(`${b.url}${where}/xhr`);
+    expect(second.body).toBe('c[2010,"Another connection still open"]\n');
+    first.abort();
+  });
+
+  it('closes the owner\'s session with 1009 for a send over maxMessageSize through another process', async () => {
+    const [a, b] = await cluster(2, { maxMessageSize: 100 });
+    const { where, session } = await openOn(a);
+    const response = await post(`${b.url}${where}/xhr_send`, JSON.stringify(['x'.repeat(200)]));
+    expect(response.status).toBe(413);
+    expect(await closed(session)).toEqual([1009, 'Message too big']);
+  });
+
+  it('holds sessionBinding across processes', async () => {
+    const [a, b] = await cluster(2, { sessionBinding: 'cookie', jsessionid: true });
+    const where = sessionPath();
+    await fetch(`${a.url}${where}/xhr`, { method: 'POST', headers: { Cookie: 'JSESSIONID=alice' } });
+    const stranger = { method: 'POST', headers: { Cookie: 'JSESSIONID=mallory' } };
+    expect((await fetch(`${b.url}${where}/xhr_send`, { ...stranger, body: '["x"]' })).status).toBe(404);
+    expect((await fetch(`${b.url}${where}/xhr`, stranger)).status).toBe(404);
+    const owner = { method: 'POST', headers: { Cookie: 'JSESSIONID=alice' } };
+    expect((await fetch(`${b.url}${where}/xhr_send`, { ...owner, body: '["x"]' })).status).toBe(204);
+    expect(await (await fetch(`${b.url}${where}/xhr`, owner)).text()).toBe('a["x"]\n');
+  });
+
+  it('sends by session id and broadcasts to every process, once per session', async () => {
+    const [a, b, c] = await cluster(3);
+    const { where, session: polling } = await openOn(a);
+    const ws = await wsConnect(`${b.url.replace('http', 'ws')}/000/ws1/websocket`);
+    expect(await ws.next()).toBe('o');
+    const [websocket] = [...b.handler.sessions.values()];
+
+    expect(await c.handler.send(polling.id, 'to polling')).toBe(true);
+    expect(await c.handler.send(websocket.id, 'to websocket')).toBe(true);
+    expect(await c.handler.send(`n0/not-a-session`, 'x')).toBe(false);
+    expect(await c.handler.send('gone-node/x', 'x')).toBe(false);
+    expect(c.handler.broadcast('to all \ud800')).toBe(0);
+    expect(await ws.next()).toBe('a["to websocket"]');
+    expect(await ws.next()).toBe('a["to all \\ud800"]');
+    const polled = await post(`${c.url}${where}/xhr`);
+    expect(polled.body).toBe('a["to polling","to all \\ud800"]\n');
+    // Nothing more came for either: the broadcast reached each session once.
+    expect(await c.handler.send(polling.id, 'last')).toBe(true);
+    expect((await post(`${b.url}${where}/xhr`)).body).toBe('a["last"]\n');
+    ws.ws.close();
+  });
+
+  it('lists every process\'s sessions with their owner and the process relaying their request', async () => {
+    const [a, b] = await cluster(2);
+    const { where, session: polling } = await openOn(a);
+    const held = await stream(`${b.url}${where}/xhr_streaming`);
+    await held.until((text) => text.includes('h'.repeat(10)));
+    const ws = await wsConnect(`${b.url.replace('http', 'ws')}/000/ws2/websocket`);
+    await ws.next();
+    const [websocket] = [...b.handler.sessions.values()];
+    const listed = await eventually(async () => {
+      const list = await a.handler.clusterSessions();
+      return list.some((s) => s.via === 'n1') ? list : undefined;
+    }, 'the relayed session listed with via');
+    expect(listed.sort((x, y) => x.node.localeCompare(y.node))).toEqual([
+      { id: polling.id, node: 'n0', transport: 'xhr-streaming', via: 'n1' },
+      { id: websocket.id, node: 'n1', transport: 'websocket' },
+    ]);
+    held.abort();
+    ws.ws.close();
+  });
+
+  it('hands relayed responses back when a process leaves, so their sessions carry on', async () => {
+    const [a, b, c] = await cluster(3);
+    const { where, session } = await openOn(a);
+    const held = await stream(`${b.url}${where}/xhr_streaming`);
+    await held.until((text) => text.includes('h'.repeat(10)));
+    await b.server.close();
+    running.splice(running.indexOf(b), 1);
+    // The response ended cleanly (no close frame) and the session is still open.
+    let rest = '';
+    for (let chunk = await held.next(5000); chunk !== null; chunk = await held.next(5000)) rest += chunk;
+    expect(rest).not.toContain('c[');
+    expect(session.state).toBe('open');
+    session.send('after the handover');
+    expect((await post(`${c.url}${where}/xhr`)).body).toBe('a["after the handover"]\n');
+  });
+
+  it('closes a leaving process\'s sessions for clients that come back through another', async () => {
+    const [a, b] = await cluster(2);
+    const where = sessionPath();
+    await post(`${a.url}${where}/xhr`);
+    await a.server.close();
+    running.splice(running.indexOf(a), 1);
+    expect((await post(`${b.url}${where}/xhr`)).body).toBe('c[1001,"Server gone"]\n');
+    expect((await post(`${b.url}${where}/xhr_send`, '["x"]')).status).toBe(404);
+    expect(await b.handler.clusterSessions()).toEqual([]);
+  });
+
+  it('leaves no key behind in Redis once sessions and processes are gone', async () => {
+    const [a, b] = await cluster(2, { disconnectDelay: 200 });
+    const prefix = `spec${prefixes}`;
+    const client = new IORedis(redis.url);
+    try {
+      const ids = [sessionPath(), sessionPath(), sessionPath()];
+      for (const where of ids) {
+        await post(`${a.url}${where}/xhr`);
+        await post(`${b.url}${where}/xhr_send`, '["x"]');
+      }
+      expect((await client.keys(`${prefix}:url:*`)).length).toBe(3);
+      expect(await client.scard(`${prefix}:urls:n0`)).toBe(3);
+      // No receiving request comes back: each session times out and frees its URL id.
+      await eventually(async () => ((await client.keys(`${prefix}:url:*`)).length === 0 ? true : undefined), 'URL ids freed');
+      expect(await client.scard(`${prefix}:urls:n0`)).toBe(0);
+      await Promise.all(running.splice(0).map((node) => node.server.close()));
+      expect(await client.keys(`${prefix}:*`)).toEqual([]);
+    } finally {
+      client.disconnect();
+    }
+  });
+
+  it('ends its HTTP sessions when the others count it dead while it still runs', async () => {
+    const [a, b] = await cluster(2);
+    const prefix = `spec${prefixes}`;
+    const { where, session } = await openOn(a);
+    const ws = await wsConnect(`${a.url.replace('http', 'ws')}/000/ws3/websocket`);
+    await ws.next();
+    // As if n0 had stalled past nodeTimeout: another process's sweep counts it dead.
+    const client = new IORedis(redis.url);
+    try {
+      await SWEEP.run(client, [`${prefix}:nodes`], [`${prefix}:`, 5000, 'n0']);
+      await client.publish(`${prefix}:down`, 'n0');
+      expect(await closed(session)).toEqual([1001, 'Server gone']);
+    } finally {
+      client.disconnect();
+    }
+    expect((await post(`${b.url}${where}/xhr`)).body).toBe('c[1001,"Server gone"]\n');
+    // Its websocket sessions hold no state in Redis and carry on; n0 is back in the cluster.
+    ws.ws.send('["still here"]');
+    expect(await ws.next()).toBe('a["still here"]');
+    const listed = await eventually(async () => {
+      const list = await b.handler.clusterSessions();
+      return list.length > 0 ? list : undefined;
+    }, 'n0 listed again after its next heartbeat');
+    expect(listed.map((s) => [s.node, s.transport])).toEqual([['n0', 'websocket']]);
+    ws.ws.close();
+  });
+
+  it('answers 503 for sessions elsewhere while Redis is down, and keeps serving its own', async () => {
+    const own = await startRedis();
+    try {
+      // Long enough for the sessions to outlive the 5 s the cluster is waited for.
+      const [a, b] = await cluster(2, { disconnectDelay: 60000 }, own.url);
+      const here = sessionPath();
+      const elsewhere = sessionPath();
+      await post(`${a.url}${here}/xhr`);
+      await post(`${a.url}${elsewhere}/xhr`);
+      await post(`${b.url}${elsewhere}/xhr_send`, '["before"]');
+      await own.stop();
+      expect(await post(`${b.url}${elsewhere}/xhr`)).toEqual({ status: 503, body: 'Cluster unavailable.' });
+      expect((await post(`${a.url}${here}/xhr_send`, '["local"]')).status).toBe(204);
+      expect((await post(`${a.url}${here}/xhr`)).body).toBe('a["local"]\n');
+    } finally {
+      await own.stop();
+    }
+  });
+});
+
+/** The messages in the `a[...]` frames of a receiving response of any transport. */
+function messagesIn(text: string): string[] {
+  const messages: string[] = [];
+  // Frames appear as JSON text in every format; htmlfile and jsonp wrap them in a string literal.
+  for (const match of text.matchAll(/a\[(?:"(?:[^"\\]|\\.)*",?)*\]|"a\[(?:[^"\\]|\\.)*\]"/g)) {
+    const frame = match[0].startsWith('"') ? (JSON.parse(match[0]) as string) : match[0];
+    messages.push(...(JSON.parse(frame.slice(1)) as string[]));
+  }
+  return messages;
+}
