@@ -8,6 +8,7 @@
  * The control routes are called on each process directly, not through nginx.
  */
 import type { Browser, BrowserContext, Page } from 'playwright-core';
+import type { SockJSHandler } from '../lib';
 import { runChild, type Child } from './support/child';
 import { describeWithChromium, launchChromium } from './support/chromium';
 import type { Outcome, sockjsConnect } from './support/drive';
@@ -52,13 +53,8 @@ interface ClusterNode {
   readonly id: string;
 }
 
-/** An entry of `handler.clusterSessions()`, as the control route serves it. */
-interface Listed {
-  id: string;
-  node: string;
-  transport: string;
-  via?: string;
-}
+/** An entry of `handler.clusterSessions()`, as the control route serves it (JSON). */
+type Listed = Awaited<ReturnType<SockJSHandler['clusterSessions']>>[number];
 
 async function startNode(redisUrl: string): Promise<ClusterNode> {
   const child = runChild('cluster-node.ts', [redisUrl, 'cluster-spec']);
