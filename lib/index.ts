@@ -30,6 +30,8 @@ export type {
   OriginPolicy,
   SessionBinding,
 } from './options';
+export type { Adapter, Bus, BusListener, JoinOptions, Ownership } from './adapter';
+export type { ClusterSession } from './cluster/envelope';
 export { SockJSError, SessionNotOpenError, TransportError, InvalidOptionError } from './errors';
 export type { SockJSErrorCode } from './errors';
 export { closeFrame, messageFrame, quote } from './framing';

@@ -4,12 +4,14 @@
  * Every session is opened on one of them and used through the others.
  */
 import { execFileSync } from 'node:child_process';
+import http from 'node:http';
 import path from 'node:path';
 import IORedis from 'ioredis';
 import { InvalidOptionError, sockjs, type Session, type SockJSHandler } from '../lib';
 import { redisAdapter } from '../lib/redis';
 import { SWEEP } from '../lib/redis/scripts';
 import { echo, mountAtS, post, sessionPath, stream, wsConnect, type Endpoint } from './helpers';
+import { runChild } from './support/child';
 import { describeWithRedis, startRedis, type Redis } from './support/redis';
 
 jest.setTimeout(30000);
@@ -333,6 +335,32 @@ describeWithRedis('redisAdapter', () => {
     }, 'n0 listed again after its next heartbeat');
     expect(listed.map((s) => [s.node, s.transport])).toEqual([['n0', 'websocket']]);
     ws.ws.close();
+  });
+
+  it('takes a new receiving request at once when the process that held the last one was killed', async () => {
+    const prefix = `spec${++prefixes}`;
+    const owner = await mountAtS(echo({ adapter: redisAdapter({ url: redis.url, prefix, node: 'owner' }) }));
+    running.push(owner);
+    const holder = runChild('cluster-node.ts', [redis.url, prefix]);
+    try {
+      const [, port, node] = await holder.line(/^listening (\d+) (\S+)/);
+      const { where, session } = await openOn(owner);
+      // The poll is held on the other process, relayed from the owner.
+      // (A held poll sends no headers until its frame, so nothing here waits for them.)
+      const held = http.request(`http://127.0.0.1:${port}/echo${where}/xhr`, { method: 'POST', agent: false });
+      held.on('error', () => undefined);
+      held.end();
+      await eventually(async () => ((await owner.handler.clusterSessions())[0]?.via === node ? true : undefined), 'the poll relayed');
+      holder.process.kill('SIGKILL');
+      await holder.exited;
+      // Well within nodeTimeout: no sweep has run, yet the owner does not answer 2010.
+      const polling = post(`${owner.url}${where}/xhr`);
+      await eventually(async () => ((await owner.handler.clusterSessions())[0]?.via === undefined ? true : undefined), 'the dead relay dropped', 2000);
+      session.send('after');
+      expect((await polling).body).toBe('a["after"]\n');
+    } finally {
+      holder.process.kill('SIGKILL');
+    }
   });
 
   it('answers 503 for sessions elsewhere while Redis is down, and keeps serving its own', async () => {

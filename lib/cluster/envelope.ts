@@ -51,6 +51,8 @@ export type Header =
   | { readonly op: 'broadcast'; readonly from: string }
   /** List your sessions to `from`. */
   | { readonly op: 'list'; readonly r: string; readonly from: string }
+  /** Nothing to do: whether the post reaches the process tells if it is alive. */
+  | { readonly op: 'ping' }
   /** The answer to request `r`; payload: a JSON list for `list`. */
   | { readonly op: 'reply'; readonly r: string; readonly ok: boolean };
 

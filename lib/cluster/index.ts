@@ -57,6 +57,8 @@ export class Cluster {
   readonly #relays = new Map<string, Relay>();
   /** Receivers of local sessions whose requests other processes hold, by `node` and relay name. */
   readonly #remotes = new Map<string, RemoteReceiver>();
+  /** The remote receiver each local session is attached to, when another process holds its request. */
+  readonly #carriers = new Map<Session, RemoteReceiver>();
   #leaving = false;
 
   constructor(adapter: Adapter, disconnectDelay: number) {
@@ -79,6 +81,24 @@ export class Cluster {
   /** A session id that names this process as the owner. */
   newSessionId(): string {
     return `${this.node}/${randomUUID()}`;
+  }
+
+  /**
+   * Before a new receiving request is attached to `session`: when another
+   * process holds its current one, finds out whether that process is alive.
+   * If it is gone (killed, and not yet swept), the session loses that request
+   * first, so the new one is taken rather than refused with 2010.
+   * `undefined` when there is nothing to find out.
+   */
+  checkCarrier(session: Session | undefined): Promise<void> | undefined {
+    const remote = session === undefined ? undefined : this.#carriers.get(session);
+    if (remote === undefined) return undefined;
+    return this.#post(remote.node, encode({ op: 'ping' })).then(
+      (taken) => {
+        if (!taken) remote.lost();
+      },
+      () => undefined,
+    );
   }
 
   /** Who owns `urlId`; claims it for this process when nobody does. */
@@ -308,8 +328,13 @@ export class Cluster {
       case 'missing':
         this.#forgetRelay(header.r)?.missing();
         return;
-      case 'attach':
-        this.#attach(header);
+      case 'attach': {
+        const check = this.checkCarrier(local?.find(header.u, header.k));
+        if (check) void check.then(() => this.#attach(header));
+        else this.#attach(header);
+        return;
+      }
+      case 'ping':
         return;
       case 'detach': {
         const remote = this.#remotes.get(remoteKey(header.from, header.r));
@@ -362,11 +387,19 @@ export class Cluster {
     const key = remoteKey(header.from, header.r);
     const remote = new RemoteReceiver(header.from, header.r, format, header.c, header.l, (node, message) => this.#post(node, message), (done) => {
       if (this.#remotes.get(key) === done) this.#remotes.delete(key);
+      if (this.#carriers.get(session) === done) this.#carriers.delete(session);
     });
     remote.session = session;
     this.#remotes.set(key, remote);
     remote.accept();
+    const carrier = this.#carriers.get(session);
+    this.#carriers.set(session, remote);
     session.attach(remote);
+    // Answered at once (a close frame, 2010, a polling frame): the session kept its carrier, if any.
+    if (!remote.active) {
+      if (carrier?.active) this.#carriers.set(session, carrier);
+      else if (this.#carriers.get(session) === remote) this.#carriers.delete(session);
+    }
   }
 
   /** A process died or left: relays it owned end with the close frame; relays it held are lost. */

@@ -27,6 +27,8 @@ export class RemoteReceiver implements Receiver {
   readonly #post: Post;
   readonly #done: (receiver: RemoteReceiver) => void;
   #finished = false;
+  /** Frames posted to the relay so far. */
+  #frames = 0;
 
   /**
    * @param done called once when the relay is over (ended, dropped, or the
@@ -66,6 +68,7 @@ export class RemoteReceiver implements Receiver {
 
   write(frame: string): boolean {
     if (this.#finished) return false;
+    this.#frames++;
     this.#send(encode({ op: 'frame', r: this.relay }, frame));
     // Only a streaming response's size depends on the formatted bytes.
     if (this.#budget.take(this.#format.streaming ? this.#format.frame(frame, this.#callback) : '')) return true;
@@ -105,11 +108,17 @@ export class RemoteReceiver implements Receiver {
     this.#done(this);
   }
 
-  /** The relaying process went away: the client lost its connection. */
+  /**
+   * The relaying process went away, and with it the client's request. When
+   * frames went out through it, some may never have reached the client: the
+   * session closes (1002), as for a request the client cut off. When none did
+   * (a held poll), nothing is lost and the session waits for the client's next
+   * request, which a load balancer may already be retrying on another process.
+   */
   lost(): void {
     const session = this.session;
     this.finish();
-    session?.detach(this, true);
+    session?.detach(this, this.#frames > 0);
   }
 
   #send(message: string): void {

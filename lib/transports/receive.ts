@@ -54,7 +54,9 @@ export function receive(format: HttpReceiverFormat, needsCallback: boolean, cont
       void receiveInCluster(cluster, req, res, sessionId, key, callback);
       return;
     }
-    receiveHere(req, res, sessionId, key, callback);
+    const check = cluster?.checkCarrier(context.registry.find(sessionId, key));
+    if (check) void check.then(() => receiveHere(req, res, sessionId, key, callback));
+    else receiveHere(req, res, sessionId, key, callback);
   };
 
   /** Attaches the response to the session here, opening it when new. */
