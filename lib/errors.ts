@@ -7,7 +7,8 @@
 export type SockJSErrorCode =
   | 'SOCKJS_ERR_SESSION_NOT_OPEN'
   | 'SOCKJS_ERR_INVALID_OPTION'
-  | 'SOCKJS_ERR_TRANSPORT';
+  | 'SOCKJS_ERR_TRANSPORT'
+  | 'SOCKJS_ERR_CLUSTER_UNAVAILABLE';
 
 /** Base class of every error raised by sockjs-express (except {@link InvalidOptionError}, a `TypeError`). */
 export class SockJSError extends Error {
@@ -36,6 +37,17 @@ export class SessionNotOpenError extends SockJSError {
 export class TransportError extends SockJSError {
   constructor(cause: Error) {
     super('SOCKJS_ERR_TRANSPORT', `sockjs: transport error: ${cause.message}`, { cause });
+  }
+}
+
+/**
+ * With an `adapter`: the cluster did not answer in time (the backend is
+ * unreachable, or another process did not reply within 5 s). `handler.send()`
+ * and `handler.clusterSessions()` reject with it; requests that needed it got `503`.
+ */
+export class ClusterUnavailableError extends SockJSError {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super('SOCKJS_ERR_CLUSTER_UNAVAILABLE', message, options);
   }
 }
 

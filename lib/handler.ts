@@ -68,14 +68,15 @@ export interface SockJSHandler extends EventEmitter<HandlerEvents> {
   /**
    * Sends `message` to the session `id` (its `session.id`), on this process
    * or, with an `adapter`, on whichever process owns it. Resolves whether an
-   * open session took it; rejects with an `Error` when the cluster cannot be
-   * reached within 5 s.
+   * open session took it; rejects with a `ClusterUnavailableError` when the
+   * cluster cannot be reached within 5 s.
    */
   send(id: string, message: string): Promise<boolean>;
   /**
    * Every session of the cluster, with the process that owns it (`node`) and
    * the one carrying its receiving request when that is another (`via`).
-   * Without an `adapter`, this process's sessions.
+   * Without an `adapter`, this process's sessions. Rejects with a
+   * `ClusterUnavailableError` when Redis or a live process does not answer within 5 s.
    */
   clusterSessions(): Promise<ClusterSession[]>;
   /** This process's node id in the cluster (without an `adapter`, a random id). */

@@ -7,7 +7,7 @@ import { execFileSync } from 'node:child_process';
 import http from 'node:http';
 import path from 'node:path';
 import IORedis from 'ioredis';
-import { InvalidOptionError, sockjs, type Session, type SockJSHandler } from '../lib';
+import { ClusterUnavailableError, InvalidOptionError, sockjs, type Session, type SockJSHandler } from '../lib';
 import { redisAdapter } from '../lib/redis';
 import { SWEEP } from '../lib/redis/scripts';
 import { echo, mountAtS, post, sessionPath, stream, wsConnect, type Endpoint } from './helpers';
@@ -374,7 +374,16 @@ describeWithRedis('redisAdapter', () => {
       await post(`${a.url}${elsewhere}/xhr`);
       await post(`${b.url}${elsewhere}/xhr_send`, '["before"]');
       await own.stop();
-      expect(await post(`${b.url}${elsewhere}/xhr`)).toEqual({ status: 503, body: 'Cluster unavailable.' });
+      const unavailable = { name: 'ClusterUnavailableError', code: 'SOCKJS_ERR_CLUSTER_UNAVAILABLE' };
+      const [poll, sent, listed] = await Promise.all([
+        post(`${b.url}${elsewhere}/xhr`),
+        b.handler.send('n0/some-session', 'x').catch((error: unknown) => error),
+        b.handler.clusterSessions().catch((error: unknown) => error),
+      ]);
+      expect(poll).toEqual({ status: 503, body: 'Cluster unavailable.' });
+      expect(sent).toBeInstanceOf(ClusterUnavailableError);
+      expect(sent).toMatchObject(unavailable);
+      expect(listed).toMatchObject(unavailable);
       expect((await post(`${a.url}${here}/xhr_send`, '["local"]')).status).toBe(204);
       expect((await post(`${a.url}${here}/xhr`)).body).toBe('a["local"]\n');
     } finally {

@@ -10,6 +10,7 @@ import { randomUUID } from 'node:crypto';
 import type { ServerResponse } from 'node:http';
 import createDebug from 'debug';
 import type { Adapter, Bus, Ownership } from '../adapter';
+import { ClusterUnavailableError } from '../errors';
 import { parseMessages } from '../framing';
 import type { Session } from '../session';
 import type { HttpReceiverFormat } from '../transports/http-receiver';
@@ -45,8 +46,6 @@ interface Pending {
   readonly timer: NodeJS.Timeout;
 }
 
-/** The cluster could not answer in time (the backend or another process is unreachable). */
-export class ClusterUnavailable extends Error {}
 
 export class Cluster {
   readonly #bus: Bus;
@@ -158,7 +157,7 @@ export class Cluster {
 
   /**
    * Hands messages from a client to session `urlId` on `owner`. Resolves
-   * whether the session took them; rejects with {@link ClusterUnavailable}.
+   * whether the session took them; rejects with {@link ClusterUnavailableError}.
    */
   async deliver(owner: string, urlId: string, key: string | undefined, messages: readonly string[]): Promise<boolean> {
     const header = { op: 'deliver', r: this.#nextName(), from: this.node, u: urlId } as const;
@@ -232,7 +231,7 @@ export class Cluster {
   /**
    * Runs a bus call, turning its failure, or no answer within the request
    * timeout (a backend that is down may queue calls for a long time), into
-   * {@link ClusterUnavailable}.
+   * {@link ClusterUnavailableError}.
    */
   async #ask<T>(call: () => Promise<T>): Promise<T> {
     let timer: NodeJS.Timeout | undefined;
@@ -243,7 +242,7 @@ export class Cluster {
       return await Promise.race([call(), timeout]);
     } catch (error) {
       debug('backend failed: %s', error instanceof Error ? error.message : String(error));
-      throw new ClusterUnavailable('sockjs: the cluster backend is unavailable', { cause: error });
+      throw new ClusterUnavailableError('sockjs: the cluster backend is unavailable', { cause: error });
     } finally {
       clearTimeout(timer);
     }
@@ -258,7 +257,7 @@ export class Cluster {
     return new Promise((resolve, reject) => {
       const timer = setTimeout(() => {
         this.#pending.delete(header.r);
-        reject(new ClusterUnavailable(`sockjs: node ${node} did not answer`));
+        reject(new ClusterUnavailableError(`sockjs: node ${node} did not answer`));
       }, timeoutMs);
       const pending: Pending = { node, resolve, reject, timer };
       this.#pending.set(header.r, pending);
@@ -273,7 +272,7 @@ export class Cluster {
         (taken) => {
           if (!taken) settle(undefined);
         },
-        (error: unknown) => settle(undefined, new ClusterUnavailable('sockjs: the cluster backend is unavailable', { cause: error })),
+        (error: unknown) => settle(undefined, new ClusterUnavailableError('sockjs: the cluster backend is unavailable', { cause: error })),
       );
     });
   }
