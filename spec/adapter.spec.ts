@@ -189,6 +189,24 @@ describeWithRedis('redisAdapter', () => {
     expect(await closing).toEqual([1002, 'Connection interrupted']);
   });
 
+  it('finds a session again after the owner it remembered for that URL id no longer has it', async () => {
+    const [a, b, c] = await cluster(3, { disconnectDelay: 200 });
+    const { where, session } = await openOn(a);
+    // b learns (and remembers) that a owns it.
+    expect((await post(`${b.url}${where}/xhr_send`, '["first"]')).status).toBe(204);
+    session.close();
+    expect((await post(`${a.url}${where}/xhr`)).body).toBe('a["first"]\n');
+    expect((await post(`${a.url}${where}/xhr`)).body).toBe('c[3000,"Go away!"]\n');
+    await eventually(async () => (a.handler.sessions.size === 0 ? true : undefined), 'the closed session forgotten');
+    // The URL id is free again, and a new session under it opens on c.
+    const reopened = nextSession(c.handler);
+    expect((await post(`${c.url}${where}/xhr`)).body).toBe('o\n');
+    const second = await reopened;
+    expect((await post(`${b.url}${where}/xhr_send`, '["second"]')).status).toBe(204);
+    expect((await post(`${b.url}${where}/xhr`)).body).toBe('a["second"]\n');
+    expect(second.state).toBe('open');
+  });
+
   it('answers a second receiving request relayed while one is open with c[2010]', async () => {
     const [a, b] = await cluster(2);
     const where = sessionPath();

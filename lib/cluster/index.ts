@@ -28,6 +28,8 @@ const debug = createDebug('sockjs:cluster');
 const REQUEST_TIMEOUT_MS = 5000;
 /** How long a leaving process waits for owners to stop sending to its relays. */
 const HANDOVER_TIMEOUT_MS = 1000;
+/** How many owners of other processes' sessions are remembered (the least recently learnt go first). */
+const OWNERS_REMEMBERED = 10_000;
 
 /** What the cluster needs of the handler's own registry. */
 export interface LocalSessions {
@@ -58,6 +60,12 @@ export class Cluster {
   readonly #remotes = new Map<string, RemoteReceiver>();
   /** The remote receiver each local session is attached to, when another process holds its request. */
   readonly #carriers = new Map<Session, RemoteReceiver>();
+  /**
+   * Owners of other processes' sessions this process asked Redis about lately,
+   * by URL id, so that the next requests of those sessions skip the look-up. An
+   * owner that turns out to have no such session is forgotten and asked again.
+   */
+  readonly #owners = new Map<string, string>();
   #leaving = false;
 
   constructor(adapter: Adapter, disconnectDelay: number) {
@@ -101,13 +109,34 @@ export class Cluster {
   }
 
   /** Who owns `urlId`; claims it for this process when nobody does. */
-  claim(urlId: string): Promise<Ownership> {
-    return this.#ask(() => this.#bus.claim(urlId));
+  async claim(urlId: string): Promise<Ownership> {
+    return this.#learn(urlId, await this.#ask(() => this.#bus.claim(urlId)));
   }
 
   /** Who owns `urlId`. */
-  owner(urlId: string): Promise<Ownership> {
-    return this.#ask(() => this.#bus.owner(urlId));
+  async owner(urlId: string): Promise<Ownership> {
+    return this.#learn(urlId, await this.#ask(() => this.#bus.owner(urlId)));
+  }
+
+  /** The owner of `urlId` (another process) as last learnt, without asking Redis. */
+  rememberedOwner(urlId: string): string | undefined {
+    return this.#owners.get(urlId);
+  }
+
+  /** The remembered owner of `urlId` did not have the session: ask again next time. */
+  forgetOwner(urlId: string): void {
+    this.#owners.delete(urlId);
+  }
+
+  #learn(urlId: string, ownership: Ownership): Ownership {
+    if (ownership.kind === 'node' && ownership.node !== this.node) {
+      this.#owners.delete(urlId);
+      this.#owners.set(urlId, ownership.node);
+      if (this.#owners.size > OWNERS_REMEMBERED) this.#owners.delete(this.#owners.keys().next().value as string);
+    } else {
+      this.#owners.delete(urlId);
+    }
+    return ownership;
   }
 
   /**
@@ -122,13 +151,23 @@ export class Cluster {
   /**
    * Serves a receiving request for session `urlId` of `owner` on `res`: the
    * owner attaches it like a local response and this process writes the
-   * frames it relays.
+   * frames it relays. `onMissing` runs instead of a `404` when the owner has
+   * no such session (for an owner that was only remembered).
    */
-  relay(owner: string, urlId: string, key: string | undefined, format: HttpReceiverFormat, callback: string, responseLimit: number, res: ServerResponse): void {
+  relay(
+    owner: string,
+    urlId: string,
+    key: string | undefined,
+    format: HttpReceiverFormat,
+    callback: string,
+    responseLimit: number,
+    res: ServerResponse,
+    onMissing?: () => void,
+  ): void {
     // The client left while the owner was looked up: nothing to attach ('close' has fired).
     if (res.destroyed) return;
     const name = this.#nextName();
-    const relay = new Relay(owner, res, format, callback, responseLimit);
+    const relay = new Relay(owner, res, format, callback, responseLimit, onMissing && (() => (this.forgetOwner(urlId), onMissing())));
     this.#relays.set(name, relay);
     res.once('close', () => {
       if (this.#relays.get(name) !== relay) return;
@@ -138,15 +177,16 @@ export class Cluster {
       const interrupted = !relay.accepted || !res.writableEnded;
       void this.#post(owner, encode({ op: 'detach', r: name, from: this.node, i: interrupted }));
     });
+    // Until the owner has the request: Redis may be unreachable. After that the owner
+    // answers (a poll may wait for its frame as long as the heartbeat), or is found dead.
     const timer = setTimeout(() => {
       if (!relay.accepted && !relay.settled) relay.unavailable();
     }, REQUEST_TIMEOUT_MS).unref();
     const attach: Header = { op: 'attach', r: name, from: this.node, u: urlId, t: format.transport, c: callback, l: responseLimit };
     this.#post(owner, encode(key === undefined ? attach : { ...attach, k: key })).then(
       (taken) => {
-        if (taken) return;
         clearTimeout(timer);
-        this.#forgetRelay(name)?.gone();
+        if (!taken) this.#forgetRelay(name)?.gone();
       },
       () => {
         clearTimeout(timer);
@@ -390,7 +430,8 @@ export class Cluster {
     });
     remote.session = session;
     this.#remotes.set(key, remote);
-    remote.accept();
+    // A poll's response starts with its frame; only a streaming one starts (headers, prelude) at once.
+    if (format.streaming) remote.accept();
     const carrier = this.#carriers.get(session);
     this.#carriers.set(session, remote);
     session.attach(remote);
@@ -410,6 +451,7 @@ export class Cluster {
       return;
     }
     debug('node %s is down', node);
+    for (const [urlId, owner] of [...this.#owners]) if (owner === node) this.#owners.delete(urlId);
     for (const remote of [...this.#remotes.values()]) if (remote.node === node) remote.lost();
     for (const [name, relay] of [...this.#relays]) {
       if (relay.owner === node) this.#forgetRelay(name)?.gone();

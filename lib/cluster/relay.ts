@@ -20,12 +20,15 @@ export class Relay {
   readonly #format: HttpReceiverFormat;
   readonly #callback: string;
   readonly #responseLimit: number;
+  readonly #onMissing: (() => void) | undefined;
   #receiver: HttpReceiver | undefined;
   /** The owner sends nothing more: it ended the response, or never took it. */
   settled = false;
 
-  constructor(owner: string, res: ServerResponse, format: HttpReceiverFormat, callback: string, responseLimit: number) {
+  /** @param onMissing what to do instead of a `404` when the owner has no such session */
+  constructor(owner: string, res: ServerResponse, format: HttpReceiverFormat, callback: string, responseLimit: number, onMissing?: () => void) {
     this.owner = owner;
+    this.#onMissing = onMissing;
     this.#res = res;
     this.#format = format;
     this.#callback = callback;
@@ -72,7 +75,9 @@ export class Relay {
   /** The owner has no such session (or not for this client). */
   missing(): void {
     this.settled = true;
-    if (this.open) sendText(this.#res, 404, 'Not found.');
+    if (!this.open) return;
+    if (this.#onMissing) this.#onMissing();
+    else sendText(this.#res, 404, 'Not found.');
   }
 
   /** The owner died or left: the session is over. */

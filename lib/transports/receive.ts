@@ -51,7 +51,10 @@ export function receive(format: HttpReceiverFormat, needsCallback: boolean, cont
     const key = bindingKey(context.sessionBinding, req, res);
     const cluster = context.cluster;
     if (cluster && !context.registry.has(sessionId)) {
-      void receiveInCluster(cluster, req, res, sessionId, key, callback);
+      const remembered = cluster.rememberedOwner(sessionId);
+      const lookUp = (): void => void receiveInCluster(cluster, req, res, sessionId, key, callback);
+      if (remembered === undefined) lookUp();
+      else cluster.relay(remembered, sessionId, key, format, callback, context.responseLimit, res, lookUp);
       return;
     }
     const check = cluster?.checkCarrier(context.registry.find(sessionId, key));

@@ -40,12 +40,26 @@ function localTarget(session: Session): Target {
 
 /** The owner of `urlId` elsewhere in the cluster, if it is alive. */
 async function remoteTarget(cluster: Cluster, urlId: string, key: string | undefined): Promise<Target | undefined> {
-  const owner = await cluster.owner(urlId);
-  if (owner.kind !== 'node' || owner.node === cluster.node) return undefined;
+  const remembered = cluster.rememberedOwner(urlId);
+  const node = remembered ?? (await ownerElsewhere(cluster, urlId));
+  if (node === undefined) return undefined;
   return {
-    deliver: (messages) => cluster.deliver(owner.node, urlId, key, messages),
-    refuse: (code, reason) => cluster.refuse(owner.node, urlId, key, code, reason),
+    async deliver(messages) {
+      if (await cluster.deliver(node, urlId, key, messages)) return true;
+      if (remembered === undefined) return false;
+      // The remembered owner no longer has it: ask who does now.
+      cluster.forgetOwner(urlId);
+      const now = await ownerElsewhere(cluster, urlId);
+      return now !== undefined && now !== node && cluster.deliver(now, urlId, key, messages);
+    },
+    refuse: (code, reason) => cluster.refuse(node, urlId, key, code, reason),
   };
+}
+
+/** The live process other than this one that owns `urlId`, if any. */
+async function ownerElsewhere(cluster: Cluster, urlId: string): Promise<string | undefined> {
+  const owner = await cluster.owner(urlId);
+  return owner.kind === 'node' && owner.node !== cluster.node ? owner.node : undefined;
 }
 
 /** How a sending transport finds the payload in a body and answers success. */
