@@ -205,7 +205,8 @@ export function sockjs(options?: Options | SessionHandler, onSession?: SessionHa
       closed = true;
       for (const detach of attached.values()) detach();
       attached.clear();
-      // Relayed responses end before the cluster learns this process is leaving.
+      // Leave first: the sessions shut down below then keep their URL ids, which the
+      // cluster marks gone, and the responses this process relays are handed back.
       const left = cluster?.leave();
       registry.shutdown(SHUTDOWN.code, SHUTDOWN.reason);
       return Promise.all([waitForWebsockets(websockets), left]).then(() => undefined);

@@ -20,7 +20,6 @@ import { Relay, SERVER_GONE } from './relay';
 import { RemoteReceiver } from './remote-receiver';
 
 export type { ClusterSession } from './envelope';
-export { SERVER_GONE } from './relay';
 
 const debug = createDebug('sockjs:cluster');
 
@@ -47,7 +46,6 @@ interface Pending {
   reject(error: Error): void;
   readonly timer: NodeJS.Timeout;
 }
-
 
 export class Cluster {
   readonly #bus: Bus;
