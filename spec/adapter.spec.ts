@@ -7,11 +7,12 @@ import { execFileSync } from 'node:child_process';
 import http from 'node:http';
 import path from 'node:path';
 import IORedis from 'ioredis';
-import { ClusterUnavailableError, InvalidOptionError, sockjs, type Session, type SockJSHandler } from '../lib';
+import { ClusterUnavailableError, InvalidOptionError, sockjs, type Adapter, type Session, type SockJSHandler } from '../lib';
 import { redisAdapter } from '../lib/redis';
 import { SWEEP } from '../lib/redis/scripts';
 import { echo, mountAtS, post, sessionPath, stream, wsConnect, type Endpoint } from './helpers';
 import { runChild } from './support/child';
+import { freePort } from './support/nginx';
 import { describeWithRedis, startRedis, type Redis } from './support/redis';
 
 jest.setTimeout(30000);
@@ -378,6 +379,26 @@ describeWithRedis('redisAdapter', () => {
       expect((await polling).body).toBe('a["after"]\n');
     } finally {
       holder.process.kill('SIGKILL');
+    }
+  });
+
+  it('joins once Redis comes up, when it was not there at first', async () => {
+    const port = await freePort();
+    // ioredis gives up on its first command at once, as it would after its retries.
+    const adapter = (node: string): Adapter =>
+      redisAdapter({ url: `redis://127.0.0.1:${port}`, prefix: 'late', node, redis: { maxRetriesPerRequest: 0 } });
+    const [a, b] = [await mountAtS(echo({ adapter: adapter('n0') })), await mountAtS(echo({ adapter: adapter('n1') }))];
+    running.push(a, b);
+    const where = sessionPath();
+    expect(await post(`${a.url}${where}/xhr`)).toEqual({ status: 503, body: 'Cluster unavailable.' });
+    const late = await startRedis(port);
+    try {
+      await eventually(async () => ((await post(`${a.url}${where}/xhr`)).body === 'o\n' ? true : undefined), 'a session opened');
+      expect((await post(`${b.url}${where}/xhr_send`, '["late"]')).status).toBe(204);
+      expect((await post(`${b.url}${where}/xhr`)).body).toBe('a["late"]\n');
+    } finally {
+      await Promise.all(running.splice(0).map((node) => node.server.close()));
+      await late.stop();
     }
   });
 

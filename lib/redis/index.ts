@@ -54,6 +54,8 @@ export interface RedisAdapterOptions {
   redis?: RedisOptions;
 }
 
+/** How long after a failed join the next attempt starts. */
+const JOIN_RETRY_MS = 1000;
 /** How long `leave()` tries to tell Redis before it just disconnects. */
 const LEAVE_TIMEOUT_MS = 2000;
 
@@ -107,7 +109,8 @@ class RedisBus implements Bus {
   readonly #keys: string;
   readonly #settings: BusSettings;
   readonly #join: JoinOptions;
-  readonly #ready: Promise<void>;
+  /** Every call below waits for it: subscribed, and the first heartbeat written. */
+  #ready: Promise<void>;
   readonly #heartbeat: NodeJS.Timeout;
   #left = false;
 
@@ -122,15 +125,30 @@ class RedisBus implements Bus {
       if (channel === this.#key('down')) join.listener.nodeDown(message);
       else join.listener.message(message);
     });
-    this.#ready = this.#subscriber
-      .subscribe(this.#key(`node:${this.node}`), this.#key('all'), this.#key('down'))
-      .then(() => this.#beat());
-    // Until the first heartbeat has run, every call below waits for it; a failure is theirs to report.
-    this.#ready.catch((error: unknown) => debug('joining failed: %O', error));
+    this.#ready = this.#joining();
     this.#heartbeat = setInterval(() => {
       this.#beat().catch((error: unknown) => debug('heartbeat failed: %O', error));
     }, Math.max(10, Math.floor(settings.nodeTimeout / 3)));
     this.#heartbeat.unref();
+  }
+
+  /**
+   * Subscribes and writes the first heartbeat. A failure (Redis not up yet, or
+   * ioredis gave up retrying) fails the calls waiting for it, and joining
+   * starts over a second later, so a process started before Redis recovers.
+   */
+  #joining(): Promise<void> {
+    const ready = this.#subscriber
+      .subscribe(this.#key(`node:${this.node}`), this.#key('all'), this.#key('down'))
+      .then(() => this.#beat());
+    ready.catch((error: unknown) => {
+      debug('joining failed: %O', error);
+      if (this.#left) return;
+      setTimeout(() => {
+        if (!this.#left) this.#ready = this.#joining();
+      }, JOIN_RETRY_MS).unref();
+    });
+    return ready;
   }
 
   async claim(urlId: string): Promise<Ownership> {

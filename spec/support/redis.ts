@@ -94,14 +94,14 @@ async function launch(dir: string, port: number): Promise<Redis> {
 
 /**
  * Starts redis-server on 127.0.0.1 with no persistence (`--save "" --appendonly no`).
- * The port is picked free just before; should another process take it first, the
+ * The port is `port`, or one picked free just before; should another process take it first, the
  * server fails to listen and is started again on another (three tries).
  */
-export async function startRedis(): Promise<Redis> {
+export async function startRedis(port?: number): Promise<Redis> {
   const dir = await mkdtemp(join(tmpdir(), 'sockjs-redis-'));
   for (let attempt = 1; ; attempt++) {
     try {
-      return await launch(dir, await freePort());
+      return await launch(dir, port ?? (await freePort()));
     } catch (error) {
       if (attempt === 3) {
         await rm(dir, { recursive: true, force: true });
