@@ -173,7 +173,7 @@ export class Cluster {
       if (relay.settled) return;
       // Cut off by the client, or never started: the owner's session loses it.
       const interrupted = !relay.accepted || !res.writableEnded;
-      void this.#post(owner, encode({ op: 'detach', r: name, from: this.node, i: interrupted }));
+      this.#tell(owner, encode({ op: 'detach', r: name, from: this.node, i: interrupted }));
     });
     // Until the owner has the request: Redis may be unreachable. After that the owner
     // answers (a poll may wait for its frame as long as the heartbeat), or is found dead.
@@ -206,7 +206,7 @@ export class Cluster {
   /** Closes session `urlId` on `owner` for a protocol reason. */
   refuse(owner: string, urlId: string, key: string | undefined, code: number, reason: string): void {
     const header = { op: 'refuse', u: urlId, code, reason } as const;
-    void this.#post(owner, encode(key === undefined ? header : { ...header, k: key }));
+    this.#tell(owner, encode(key === undefined ? header : { ...header, k: key }));
   }
 
   /** Sends `message` to session `id` wherever it lives; resolves whether an open session took it. */
@@ -290,6 +290,11 @@ export class Cluster {
     return this.#bus.post(node, message);
   }
 
+  /** Posts without waiting: a message that cannot go (the backend is down) is only logged. */
+  #tell(node: string, message: string): void {
+    this.#bus.post(node, message).catch((error: unknown) => debug('posting to %s failed: %O', node, error));
+  }
+
   /** Posts a request and waits for its reply; `undefined` when `node` is gone. */
   #request(node: string, header: Header & { r: string }, payload = '', timeoutMs = REQUEST_TIMEOUT_MS): Promise<Envelope | undefined> {
     return new Promise((resolve, reject) => {
@@ -316,7 +321,7 @@ export class Cluster {
   }
 
   #reply(to: string, r: string, ok: boolean, payload = ''): void {
-    void this.#post(to, encode({ op: 'reply', r, ok }, payload));
+    this.#tell(to, encode({ op: 'reply', r, ok }, payload));
   }
 
   #localSessions(): ClusterSession[] {
@@ -418,7 +423,7 @@ export class Cluster {
     const format = receiverFormat(header.t);
     const session = this.#local?.find(header.u, header.k);
     if (format === undefined || session === undefined) {
-      void this.#post(header.from, encode({ op: 'missing', r: header.r }));
+      this.#tell(header.from, encode({ op: 'missing', r: header.r }));
       return;
     }
     const key = remoteKey(header.from, header.r);

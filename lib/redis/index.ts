@@ -111,6 +111,7 @@ class RedisBus implements Bus {
   readonly #join: JoinOptions;
   /** Every call below waits for it: subscribed, and the first heartbeat written. */
   #ready: Promise<void>;
+  #joinFailed = false;
   readonly #heartbeat: NodeJS.Timeout;
   #left = false;
 
@@ -143,12 +144,19 @@ class RedisBus implements Bus {
       .then(() => this.#beat());
     ready.catch((error: unknown) => {
       debug('joining failed: %O', error);
-      if (this.#left) return;
-      setTimeout(() => {
-        if (!this.#left) this.#ready = this.#joining();
-      }, JOIN_RETRY_MS).unref();
+      this.#joinFailed = true;
+      setTimeout(() => void this.#readiness().catch(() => undefined), JOIN_RETRY_MS).unref();
     });
     return ready;
+  }
+
+  /** {@link #ready}, joining again first if the last attempt failed. */
+  #readiness(): Promise<void> {
+    if (this.#joinFailed && !this.#left) {
+      this.#joinFailed = false;
+      this.#ready = this.#joining();
+    }
+    return this.#ready;
   }
 
   async claim(urlId: string): Promise<Ownership> {
@@ -167,17 +175,17 @@ class RedisBus implements Bus {
   }
 
   async post(node: string, message: string): Promise<boolean> {
-    await this.#ready;
+    await this.#readiness();
     return (await this.#redis.publish(this.#key(`node:${node}`), message)) > 0;
   }
 
   async postAll(message: string): Promise<void> {
-    await this.#ready;
+    await this.#readiness();
     await this.#redis.publish(this.#key('all'), message);
   }
 
   async nodes(): Promise<string[]> {
-    await this.#ready;
+    await this.#readiness();
     return this.#redis.smembers(this.#key('nodes'));
   }
 
@@ -186,7 +194,7 @@ class RedisBus implements Bus {
     this.#left = true;
     clearInterval(this.#heartbeat);
     const farewell = (async () => {
-      await this.#ready;
+      await this.#readiness();
       await SWEEP.run(this.#redis, [this.#key('nodes')], [this.#keys, this.#join.disconnectDelay, this.node]);
       await this.#redis.publish(this.#key('down'), this.node);
       // quit() lets what is already sent go first.
@@ -202,7 +210,7 @@ class RedisBus implements Bus {
   }
 
   async #lookUp(urlId: string, claim: boolean): Promise<Ownership> {
-    await this.#ready;
+    await this.#readiness();
     const owner = await CLAIM.run(
       this.#redis,
       [this.#key(`url:${urlId}`), this.#key(`urls:${this.node}`)],
