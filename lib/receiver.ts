@@ -18,10 +18,11 @@ export interface Receiver {
    * Writes one frame. Returns `false` when the receiver has finished with
    * this write (a polling response, or a streaming response past its limit)
    * and must not be written to again. `ascii` promises every character of
-   * `frame` is ASCII (so its UTF-8 bytes are its Latin-1 bytes); a receiver
-   * may use that or ignore it.
+   * `frame` is ASCII (so its UTF-8 bytes are its Latin-1 bytes); `bytes`, when
+   * given, is `frame` already UTF-8 encoded (a broadcast encodes its frame once
+   * for every session). A receiver may use either hint or ignore it.
    */
-  write(frame: string, ascii?: boolean): boolean;
+  write(frame: string, ascii?: boolean, bytes?: Buffer): boolean;
   /** Writes one message unframed (raw websocket only). */
   writeRaw(message: string): void;
   /** Ends the connection; websockets close with `code` and `reason`. */

@@ -358,20 +358,20 @@ export class Session extends EventEmitter<SessionEvents> {
   }
 
   /**
-   * Sends one message whose frame the caller built once for many sessions
-   * (broadcast; `frameBytes` is its UTF-8 size). Falls back to the queue when
+   * Sends one message whose frame the caller built and encoded once for many
+   * sessions (broadcast; `bytes` is `frame` in UTF-8). Falls back to the queue when
    * frames are pending, so order holds. The frame counts against
    * `maxQueuedBytes` like any send. Returns whether the session took it. @internal
    */
-  sendFramed(message: string, frame: string, frameBytes: number): boolean {
+  sendFramed(message: string, frame: string, bytes: Buffer): boolean {
     const receiver = this.#receiver;
     if (this.#state !== 'open' || !receiver || receiver.raw || this.#queue.length > 0) {
       this.send(message);
       return this.#state === 'open';
     }
-    const buffered = this.#admit(frameBytes);
+    const buffered = this.#admit(bytes.length);
     if (buffered < 0) return false;
-    this.#write(frame, frameBytes === frame.length);
+    this.#write(frame, bytes.length === frame.length, bytes);
     this.#belowHighWaterMark(buffered);
     return true;
   }
@@ -419,10 +419,10 @@ export class Session extends EventEmitter<SessionEvents> {
   }
 
   /** Writes a frame to the attached receiver; lets go of it when it is done. */
-  #write(frame: string, ascii = false): void {
+  #write(frame: string, ascii = false, bytes?: Buffer): void {
     const receiver = this.#receiver;
     if (!receiver) return;
-    if (!receiver.write(frame, ascii)) {
+    if (!receiver.write(frame, ascii, bytes)) {
       this.#release();
       if (this.#state !== 'closed') this.#startDisconnectTimer();
     }

@@ -5,6 +5,7 @@
  */
 import { Session, SessionNotOpenError, sockjs, type Options, type SockJSHandler } from '../lib';
 import * as framing from '../lib/framing';
+import { WebSocket } from 'ws';
 import { echo, listen, post, sessionPath, sleep, stream, terminateClients, wsConnect, type Running, type WsClient } from './helpers';
 
 const running: Running[] = [];
@@ -309,16 +310,22 @@ describe('handler', () => {
       expect(await post(`${closing}/xhr`)).toEqual({ status: 200, body: 'c[3000,"Go away!"]\n' });
     });
 
-    it('encodes the frame once, however many sessions it reaches', async () => {
+    it('encodes the frame once, however many sessions it reaches, and gives every websocket the same bytes', async () => {
       const { server, handler } = await start(echo());
       const clients = [await connect(server), await connect(server), await connect(server)];
       for (const client of clients) expect(await client.next()).toBe('o');
       const encode = jest.spyOn(framing, 'messageFrame');
+      const send = jest.spyOn(WebSocket.prototype, 'send');
       try {
         expect(handler.broadcast('once')).toBe(3);
         expect(encode).toHaveBeenCalledTimes(1);
+        const sent = send.mock.calls.map(([data]) => data);
+        expect(sent).toHaveLength(3);
+        expect(Buffer.isBuffer(sent[0]) && sent[0].toString()).toBe('a["once"]');
+        expect(sent.every((data) => data === sent[0])).toBe(true);
       } finally {
         encode.mockRestore();
+        send.mockRestore();
       }
       for (const client of clients) expect(await client.next()).toBe('a["once"]');
     });

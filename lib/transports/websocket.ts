@@ -82,12 +82,13 @@ export class WebsocketReceiver implements Receiver {
     this.#ws.terminate();
   }
 
-  write(frame: string, ascii = false): boolean {
+  write(frame: string, ascii = false, bytes?: Buffer): boolean {
     if (this.raw) return true;
-    // An ASCII frame goes to `ws` as its Latin-1 bytes in a text frame: one
-    // copy that walks the `'a' + json` string as it is, where a string would
-    // be flattened, measured (Buffer.byteLength) and UTF-8 encoded by `ws`.
-    return this.#send(ascii ? Buffer.from(frame, 'latin1') : frame);
+    // Bytes go to `ws` as they are, in a text frame: a broadcast's, encoded
+    // once for every session; or an ASCII frame's Latin-1 bytes, one copy that
+    // walks the `'a' + json` string as it is, where a string would be
+    // flattened, measured (Buffer.byteLength) and UTF-8 encoded by `ws`.
+    return this.#send(bytes ?? (ascii ? Buffer.from(frame, 'latin1') : frame));
   }
 
   writeRaw(message: string): void {
