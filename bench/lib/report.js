@@ -14,12 +14,14 @@ const COLUMNS = {
   idle: [
     ['rssPerConnKB', 'RSS KB/session', 2],
     ['heapPerConnKB', 'heap+external KB/session', 2],
+    ['burstRssPerConnKB', 'RSS KB/session 0.5 s after opening', 2],
     ['rssMB', 'RSS MB', 0],
   ],
   broadcast: [
     ['lastMs', 'ms until the last has it', 1],
     ['syncMs', 'ms in broadcast()', 1],
     ['cpuMs', 'server CPU ms', 1],
+    ['systemMs', 'of it system (kernel) ms', 1],
     ['clientCpuMs', 'load generator CPU ms', 1],
     ['rssMB', 'RSS MB', 0],
   ],
@@ -68,6 +70,8 @@ const CONTEXT = [
   { scenario: 'idle', server: 'ours', metric: 'heapPerConnKB', versus: 'bare-ws', what: 'idle session heap+external' },
   { scenario: 'broadcast', server: 'ours', metric: 'cpuMs', versus: 'sockjs-node', what: 'broadcast server CPU' },
   { scenario: 'broadcast', server: 'bare-ws', metric: 'lastMs', versus: 'sockjs-node', what: 'broadcast time, bare ws' },
+  { scenario: 'broadcast', server: 'socket-floor', metric: 'lastMs', versus: 'sockjs-node', what: 'broadcast time, socket writes floor' },
+  { scenario: 'idle', server: 'ours', metric: 'burstRssPerConnKB', versus: 'bare-ws', what: 'idle session RSS 0.5 s after opening' },
   ...['clusterWs', 'clusterXhrStreaming', 'clusterXhrPolling'].flatMap((scenario) => [
     { scenario, server: 'ours-redis', metric: 'msgPerSec', versus: 'ours', what: `${scenario} msg/s, adapter on 1 process` },
     { scenario, server: 'ours-redis-3', metric: 'msgPerSec', versus: 'ours-redis', what: `${scenario} msg/s, adapter on 3 processes` },

@@ -9,6 +9,8 @@ const generator = require('./clients');
 const { Recorder, percentile, sleep, now } = require('./stats');
 
 const ALL = ['ours', 'sockjs-node', 'bare-ws'];
+/** The servers whose clients speak plain websocket, not SockJS. */
+const BARE = new Set(['bare-ws', 'socket-floor']);
 /**
  * The HTTP transports: the SockJS servers (ours also inside an Express app,
  * whose own cost per request shows there), and Node's HTTP stack alone for scale.
@@ -46,7 +48,7 @@ function echo(client, { size, clients, inFlight, cluster = false }) {
     const recorder = new Recorder();
     const payload = payloadOf(size);
     const target = () => server.nextPort();
-    const open = () => client(target, name === 'bare-ws' ? 'bare' : 'sockjs', payload, inFlight, recorder);
+    const open = () => client(target, BARE.has(name) ? 'bare' : 'sockjs', payload, inFlight, recorder);
     const sessions = await openMany(clients, 10, open);
     for (const session of sessions) session.start();
     await sleep(settings.warmup * 1000);
@@ -83,25 +85,44 @@ function echo(client, { size, clients, inFlight, cluster = false }) {
   };
 }
 
-/** Memory per idle websocket session: RSS and heap growth with `count` open, after GC. */
+/**
+ * How long an idle server is left before its memory is read: V8 keeps the
+ * young generation it grew during a burst of allocation (empty after GC, but
+ * resident) until its memory reducer shrinks it, about 8 s after the burst
+ * (`--gc-memory-reducer-start-delay-ms`, 8000 by default).
+ */
+const SETTLE_MS = 10_000;
+
+/**
+ * Memory per idle websocket session: RSS and heap growth with `count` open,
+ * after GC, both readings taken once the server has sat idle for SETTLE_MS.
+ * Also RSS 0.5 s after the last one opened, before V8 has given the young
+ * generation's pages back.
+ */
 function idle({ count }) {
   return async (server, name) => {
-    const kind = name === 'bare-ws' ? 'bare' : 'sockjs';
+    const kind = BARE.has(name) ? 'bare' : 'sockjs';
     const open = () => generator.idleWebsocket(server.port, kind, () => {});
     // Warm the handshake path up so compiled code is not counted per connection.
     for (const warm of await openMany(200, 20, open)) warm.close();
-    await sleep(500);
+    await sleep(SETTLE_MS);
     const before = await server.request('gc');
     const sessions = await openMany(count, 50, open);
     await sleep(500);
+    const burst = await server.request('gc');
+    await sleep(SETTLE_MS);
     const after = await server.request('gc');
+    const perSession = (bytes) => bytes / count / 1024;
     return {
       result: {
-        rssPerConnKB: (after.rss - before.rss) / count / 1024,
-        heapPerConnKB: (after.heapUsed + after.external - before.heapUsed - before.external) / count / 1024,
+        rssPerConnKB: perSession(after.rss - before.rss),
+        heapPerConnKB: perSession(after.heapUsed + after.external - before.heapUsed - before.external),
+        burstRssPerConnKB: perSession(burst.rss - before.rss),
         rssMB: after.rss / 2 ** 20,
-        // Logged per round, not tabled: V8's committed heap, to tell heap growth from the rest of RSS.
-        heapTotalPerConnKB: (after.heapTotal - before.heapTotal) / count / 1024,
+        // Logged per round, not tabled: V8's young generation (resident) and old generation, settled and 0.5 s after opening.
+        newSpacePerConnKB: perSession(after.newSpace - before.newSpace),
+        oldSpacePerConnKB: perSession(after.oldSpace - before.oldSpace),
+        burstNewSpacePerConnKB: perSession(burst.newSpace - before.newSpace),
       },
       close: () => sessions.forEach((session) => session.close()),
     };
@@ -124,7 +145,7 @@ function within(promise, ms, message) {
 function broadcast({ count, times, cluster = false }) {
   return async (server, name, settings) => {
     const total = Math.min(count, settings.maxConnections);
-    const kind = name === 'bare-ws' ? 'bare' : 'sockjs';
+    const kind = BARE.has(name) ? 'bare' : 'sockjs';
     let received = 0;
     let allArrived = () => {};
     const onMessage = (frame) => {
@@ -141,6 +162,7 @@ function broadcast({ count, times, cluster = false }) {
     const times_ = [];
     const syncMs = [];
     const cpu = [];
+    const systemCpu = [];
     const clientCpu = [];
     const redisCpu = [];
     for (let i = 0; i < times; i++) {
@@ -158,6 +180,7 @@ function broadcast({ count, times, cluster = false }) {
       syncMs.push(reply.syncMs);
       const after = await server.request('stats');
       cpu.push((after.cpuMicros - before.cpuMicros) / 1000);
+      systemCpu.push((after.systemMicros - before.systemMicros) / 1000);
       if (cluster) redisCpu.push((after.redisMicros - before.redisMicros) / 1000);
       // broadcast() counts the sessions of the process that was asked.
       if (reply.count !== local) throw new Error(`${name} broadcast reached ${reply.count} of ${local} local sessions`);
@@ -168,6 +191,7 @@ function broadcast({ count, times, cluster = false }) {
         lastMs: percentile(times_, 50),
         syncMs: percentile(syncMs, 50),
         cpuMs: percentile(cpu, 50),
+        systemMs: percentile(systemCpu, 50),
         clientCpuMs: percentile(clientCpu, 50),
         ...(cluster && { redisCpuMs: percentile(redisCpu, 50) }),
         sessions: total,
@@ -230,7 +254,7 @@ const SCENARIOS = [
   {
     key: 'idle',
     title: 'idle websocket sessions',
-    detail: '4000 open, memory growth after GC',
+    detail: '4000 open, memory growth after GC, read after the server sat idle for 10 s',
     servers: ALL,
     kind: 'idle',
     run: idle({ count: 4000 }),
@@ -239,7 +263,7 @@ const SCENARIOS = [
     key: 'broadcast',
     title: 'broadcast to 10 000 websocket sessions',
     detail: '64 B message, median of 5 broadcasts',
-    servers: ALL,
+    servers: [...ALL, 'socket-floor'],
     kind: 'broadcast',
     run: broadcast({ count: 10_000, times: 5 }),
   },

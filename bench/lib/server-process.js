@@ -9,6 +9,8 @@ const SERVERS = {
   'sockjs-node': { label: 'sockjs-node 0.3.24', file: 'sockjs-node.js' },
   'bare-ws': { label: 'bare ws', file: 'bare-ws.js' },
   'http-floor': { label: 'node:http floor (no SockJS headers)', file: 'http-floor.js' },
+  // Broadcast only: bare ws's connections, the message written as one prebuilt frame straight to each socket.
+  'socket-floor': { label: 'socket writes floor (one prebuilt frame per socket)', file: 'bare-ws.js', args: ['--socket-writes'] },
   // The cluster scenarios (bench/lib/cluster.js): `processes` of them, on one redis-server with `redis`.
   'ours-redis': { label: 'sockjs-express + Redis adapter, 1 process', file: 'ours.js', processes: 1, redis: true },
   'ours-redis-3': { label: 'sockjs-express + Redis adapter, 3 processes', file: 'ours.js', processes: 3, redis: true },

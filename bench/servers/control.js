@@ -6,13 +6,31 @@
  * `--cpu-prof` write its profile).
  */
 
+const v8 = require('node:v8');
+
 let connections = 0;
 let requests = 0;
+
+/** Resident bytes of one V8 heap space. */
+function space(name) {
+  return v8.getHeapSpaceStatistics().find((s) => s.space_name === name)?.physical_space_size ?? 0;
+}
 
 function snapshot() {
   const cpu = process.cpuUsage();
   const mem = process.memoryUsage();
-  return { cpuMicros: cpu.user + cpu.system, systemMicros: cpu.system, rss: mem.rss, heapUsed: mem.heapUsed, heapTotal: mem.heapTotal, external: mem.external, connections, requests };
+  return {
+    cpuMicros: cpu.user + cpu.system,
+    systemMicros: cpu.system,
+    rss: mem.rss,
+    heapUsed: mem.heapUsed,
+    heapTotal: mem.heapTotal,
+    external: mem.external,
+    newSpace: space('new_space'),
+    oldSpace: space('old_space'),
+    connections,
+    requests,
+  };
 }
 
 function collect() {
