@@ -5,7 +5,8 @@
  *   node bench/run.js [--rounds 3] [--duration 3] [--warmup 1]
  *                     [--only ws64,ws4k,xhrStreaming,xhrPolling,xhrStreaming1,xhrPolling1,idle,broadcast,
  *                             clusterWs,clusterXhrStreaming,clusterXhrPolling,clusterBroadcast]
- *                     [--servers ours,sockjs-node,bare-ws,ours-redis,ours-redis-3] [--profile] [--no-write]
+ *                     [--servers ours,ours-express,sockjs-node,bare-ws,http-floor,socket-floor,ours-redis,ours-redis-3]
+ *                     [--profile] [--no-write]
  *
  * This process is the load generator; each server runs alone in a child
  * process on 127.0.0.1, started fresh for every scenario and round. The

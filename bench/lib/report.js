@@ -102,8 +102,8 @@ function summarise(scenarios, rounds) {
   return out;
 }
 
-function targetLines(summary) {
-  return TARGETS.filter((target) => summary[target.scenario]?.ours && summary[target.scenario]?.[target.versus]).map(
+function targetLines(summary, keys) {
+  return TARGETS.filter((target) => keys.has(target.scenario) && summary[target.scenario]?.ours && summary[target.scenario]?.[target.versus]).map(
     (target) => {
       const ratio = summary[target.scenario].ours[target.metric] / summary[target.scenario][target.versus][target.metric];
       return { ...target, ratio, pass: ratio <= target.max };
@@ -111,8 +111,9 @@ function targetLines(summary) {
   );
 }
 
-/** The results as Markdown tables, one per scenario, then the targets. */
+/** The results as Markdown tables, one per scenario of `scenarios`, then their targets and ratios. */
 function markdown(scenarios, summary) {
+  const keys = new Set(scenarios.map((scenario) => scenario.key));
   const lines = [];
   for (const scenario of scenarios) {
     const rows = summary[scenario.key];
@@ -128,7 +129,7 @@ function markdown(scenarios, summary) {
     }
     lines.push('');
   }
-  const targets = targetLines(summary);
+  const targets = targetLines(summary, keys);
   if (targets.length > 0) {
     lines.push('**Targets** (ratio of medians, sockjs-express over the reference)', '');
     lines.push('| target | ratio | result |', '|---|---:|---|');
@@ -138,7 +139,7 @@ function markdown(scenarios, summary) {
     }
     lines.push('');
   }
-  const context = CONTEXT.filter((c) => summary[c.scenario]?.[c.server] && summary[c.scenario]?.[c.versus]);
+  const context = CONTEXT.filter((c) => keys.has(c.scenario) && summary[c.scenario]?.[c.server] && summary[c.scenario]?.[c.versus]);
   if (context.length > 0) {
     lines.push('**For scale** (ratios of medians, not targets)', '');
     lines.push('| measure | ratio |', '|---|---:|');

@@ -2,8 +2,8 @@
 /**
  * The IPC side every benchmark server shares: it reports its port when
  * listening and answers the runner's requests for its own CPU time and
- * memory, a garbage collection, a broadcast, or an exit (which lets
- * `--cpu-prof` write its profile).
+ * memory, a garbage collection, a heap snapshot, a broadcast, or an exit
+ * (which lets `--cpu-prof` write its profile).
  */
 
 const v8 = require('node:v8');
@@ -59,6 +59,9 @@ function serve(server, broadcast, prepare = async () => {}) {
       case 'gc':
         collect();
         return reply(snapshot());
+      case 'heap-snapshot':
+        collect();
+        return reply({ file: v8.writeHeapSnapshot(request.file) });
       case 'broadcast': {
         const start = process.hrtime.bigint();
         const count = broadcast(request.message);
