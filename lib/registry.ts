@@ -4,26 +4,15 @@
  * requests. Websocket sessions live exactly as long as their websocket, so
  * they are never looked up by URL id (two may share one, as the protocol allows).
  */
-import { randomUUID } from 'node:crypto';
 import type { IncomingMessage } from 'node:http';
 import { messageFrame } from './framing';
 import type { Receiver } from './receiver';
 import { Session, type SessionContext, type SessionRequest } from './session';
+import { sessionUuid } from './session-id';
 import { Ticker } from './ticker';
 
 /** A request that went through Express or Connect, which keep the unstripped URL. */
 export type MountedRequest = IncomingMessage & { originalUrl?: string; baseUrl?: string };
-
-/**
- * The same string, stored as one piece. `randomUUID()` assembles its result
- * from some twenty short strings, and V8 keeps such a string as the tree of
- * its concatenations (about 450 bytes for 36 characters) for as long as it
- * lives; a session keeps its id for its whole life. Copying it through its
- * Latin-1 bytes (ids are ASCII) stores it flat, in about 60 bytes.
- */
-function flat(id: string): string {
-  return Buffer.from(id, 'latin1').toString('latin1');
-}
 
 /** Takes what a session needs to remember of its opening request. */
 export function describeRequest(req: IncomingMessage): SessionRequest {
@@ -63,7 +52,7 @@ export class Registry {
   ) {
     this.#cluster = cluster;
     this.#context = {
-      newId: () => flat(cluster ? cluster.newSessionId() : randomUUID()),
+      newId: cluster ? () => cluster.newSessionId() : sessionUuid,
       heartbeats: new Ticker(limits.heartbeatDelay, (session) => session.heartbeat()),
       disconnectDelay: limits.disconnectDelay,
       maxQueuedBytes: limits.maxQueuedBytes,

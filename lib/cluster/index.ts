@@ -6,12 +6,12 @@
  * receiving responses. Broadcasts, sends by session id and the session list
  * go over the same bus.
  */
-import { randomUUID } from 'node:crypto';
 import type { ServerResponse } from 'node:http';
 import createDebug from 'debug';
 import type { Adapter, Bus, Ownership } from '../adapter';
 import { ClusterUnavailableError } from '../errors';
 import { parseMessages } from '../framing';
+import { sessionUuid } from '../session-id';
 import type { Session } from '../session';
 import type { HttpReceiverFormat } from '../transports/http-receiver';
 import { receiverFormat } from '../transports/table';
@@ -85,7 +85,7 @@ export class Cluster {
 
   /** A session id that names this process as the owner. */
   newSessionId(): string {
-    return `${this.node}/${randomUUID()}`;
+    return `${this.node}/${sessionUuid()}`;
   }
 
   /**
