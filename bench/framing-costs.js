@@ -18,8 +18,17 @@ const { messageFrame, parseMessages } = require('../dist/framing');
 const { values } = parseArgs({
   options: { size: { type: 'string', default: '4096' }, batch: { type: 'string', default: '8' } },
 });
-const size = Number(values.size);
-const batch = Number(values.batch);
+/** A whole-number option of at least 1, or a one-line error. */
+function count(name) {
+  const value = Number(values[name]);
+  if (!Number.isInteger(value) || value < 1) {
+    console.error(`framing-costs: --${name} must be a whole number of at least 1, got ${JSON.stringify(values[name])}`);
+    process.exit(2);
+  }
+  return value;
+}
+const size = count('size');
+const batch = count('batch');
 
 /** What arrives from the client: one message, JSON-encoded in an array, as UTF-8 bytes. */
 const received = Buffer.from(JSON.stringify(['x'.repeat(size)]));

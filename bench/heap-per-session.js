@@ -26,7 +26,20 @@ const { values } = parseArgs({
     top: { type: 'string', default: '25' },
   },
 });
+/** Stops on a bad command line, saying why. */
+function usage(message) {
+  console.error(`heap-per-session: ${message}`);
+  process.exit(2);
+}
+/** The servers whose clients are plain websocket clients or SockJS websocket clients at /echo. */
+const WEBSOCKET_SERVERS = ['ours', 'ours-express', 'sockjs-node', 'bare-ws'];
 const count = Number(values.count);
+if (!Number.isInteger(count) || count < 1) usage(`--count must be a whole number of at least 1, got ${JSON.stringify(values.count)}`);
+const top = Number(values.top);
+if (!Number.isInteger(top) || top < 1) usage(`--top must be a whole number of at least 1, got ${JSON.stringify(values.top)}`);
+const servers = values.servers.split(',');
+const unknown = servers.filter((name) => !WEBSOCKET_SERVERS.includes(name));
+if (unknown.length > 0) usage(`--servers: no ${unknown.join(', ')}; choose from ${WEBSOCKET_SERVERS.join(', ')}`);
 
 /** Self size and count per kind of object (`type name`; strings, arrays and code pooled by type). */
 function kinds(file) {
@@ -78,12 +91,12 @@ async function measure(name, dir) {
 async function main() {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'heap-per-session-'));
   try {
-    for (const name of values.servers.split(',')) {
+    for (const name of servers) {
       const rows = await measure(name, dir);
       const total = rows.reduce((sum, row) => sum + row.bytes, 0);
       console.log(`\n${name}: ${total.toFixed(0)} B per session in ${count} idle websocket sessions (self sizes)`);
       console.log('   bytes  objects  kind');
-      for (const row of rows.slice(0, Number(values.top))) {
+      for (const row of rows.slice(0, top)) {
         if (Math.abs(row.bytes) < 1) continue;
         console.log(`${row.bytes.toFixed(0).padStart(8)} ${row.count.toFixed(2).padStart(8)}  ${row.key}`);
       }

@@ -12,7 +12,9 @@
  * process on 127.0.0.1, started fresh for every scenario and round. The
  * cluster scenarios (`--only cluster` selects them all) start one or three
  * processes of a server, and with the Redis adapter a fresh redis-server for
- * them; they write their own section of RESULTS.md. Rounds
+ * them; they write their own section of RESULTS.md. A section is written
+ * only by a whole run of it (every scenario, every server, 3 rounds or more);
+ * a partial one prints its tables and leaves the file alone. Rounds
  * alternate the servers (and rotate their order) because the machine is
  * shared and noisy; the table shows medians over rounds. `--profile` runs
  * the servers under `node --cpu-prof` (profiles in bench/profiles/).
@@ -59,23 +61,45 @@ function fileLimit() {
   }
 }
 
+/** Stops on a bad command line, saying why. */
+function usage(message) {
+  console.error(`bench: ${message}`);
+  process.exit(2);
+}
+
+/** A number option: finite, at least `min`, whole when `whole`. */
+function numberOption(name, min, whole) {
+  const value = Number(args[name]);
+  if (!Number.isFinite(value) || value < min || (whole && !Number.isInteger(value))) {
+    usage(`--${name} must be ${whole ? 'a whole number' : 'a number'} of at least ${min}, got ${JSON.stringify(args[name])}`);
+  }
+  return value;
+}
+
 const settings = {
-  rounds: Number(args.rounds),
-  duration: Number(args.duration),
-  warmup: Number(args.warmup),
+  rounds: numberOption('rounds', 1, true),
+  duration: numberOption('duration', 0.1, false),
+  warmup: numberOption('warmup', 0, false),
   maxConnections: fileLimit() - 200,
 };
-const wanted = (list, all) => (list ? list.split(',') : all);
-const only = wanted(args.only, SCENARIOS.map((x) => x.key));
-const servers = wanted(args.servers, Object.keys(SERVERS)).filter((server) => {
+/** The names in a comma-separated option, each one of `known`; all of them when the option is absent. */
+function wanted(option, known) {
+  if (args[option] === undefined) return known;
+  const names = args[option].split(',');
+  const unknown = names.filter((name) => !known.includes(name));
+  if (unknown.length > 0) usage(`--${option}: no ${unknown.join(', ')}; choose from ${known.join(', ')}`);
+  return names;
+}
+const only = wanted('only', [...SCENARIOS.map((s) => s.key), 'cluster']);
+const servers = wanted('servers', Object.keys(SERVERS)).filter((server) => {
   if (!SERVERS[server].redis || RedisServer.available()) return true;
   console.warn(`no /usr/bin/redis-server: ${server} is left out`);
   return false;
 });
-const scenarios = SCENARIOS.filter((s) => only.includes(s.key) || only.includes(s.section)).map((s) => ({
-  ...s,
-  servers: s.servers.filter((server) => servers.includes(server)),
-}));
+const scenarios = SCENARIOS.filter((s) => only.includes(s.key) || only.includes(s.section))
+  .map((s) => ({ ...s, servers: s.servers.filter((server) => servers.includes(server)) }))
+  .filter((s) => s.servers.length > 0);
+if (scenarios.length === 0) usage('none of those scenarios runs on those servers');
 const profileDir = args.profile ? path.join(HERE, 'profiles') : undefined;
 
 async function main() {
@@ -111,8 +135,28 @@ async function main() {
     if (inSection.length === 0) continue;
     const table = markdown(inSection, summary);
     console.log('\n' + table);
-    if (!args['no-write'] && !args.profile) writeResults(section, table, started);
+    if (args['no-write'] || args.profile) continue;
+    const partial = partialRun(name, inSection);
+    if (partial) console.log(`\nRESULTS.md keeps its ${name} tables: ${partial}`);
+    else writeResults(section, table, started);
   }
+}
+
+/**
+ * Why this run's tables for section `name` may not replace the ones in
+ * RESULTS.md, or `undefined` when they may: the file keeps whole runs only,
+ * every scenario of the section on every one of its servers, over at least
+ * three rounds (medians of fewer are not worth keeping).
+ */
+function partialRun(name, ran) {
+  if (settings.rounds < 3) return `${settings.rounds} round${settings.rounds === 1 ? '' : 's'}, fewer than 3`;
+  for (const scenario of SCENARIOS.filter((s) => (s.section ?? 'main') === name)) {
+    const run = ran.find((s) => s.key === scenario.key);
+    if (!run) return `${scenario.key} did not run`;
+    const missing = scenario.servers.filter((server) => !run.servers.includes(server));
+    if (missing.length > 0) return `${scenario.key} ran without ${missing.join(', ')}`;
+  }
+  return undefined;
 }
 
 function roundNumbers(_key, value) {
