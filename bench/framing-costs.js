@@ -13,22 +13,16 @@
  * Needs `npm run build` first (it calls the compiled dist/framing.js).
  */
 const { parseArgs } = require('node:util');
-const { messageFrame, parseMessages } = require('../dist/framing');
+const { cli } = require('./lib/cli');
 
 const { values } = parseArgs({
   options: { size: { type: 'string', default: '4096' }, batch: { type: 'string', default: '8' } },
 });
-/** A whole-number option of at least 1, or a one-line error. */
-function count(name) {
-  const value = Number(values[name]);
-  if (!Number.isInteger(value) || value < 1) {
-    console.error(`framing-costs: --${name} must be a whole number of at least 1, got ${JSON.stringify(values[name])}`);
-    process.exit(2);
-  }
-  return value;
-}
-const size = count('size');
-const batch = count('batch');
+const options = cli('framing-costs');
+const size = options.number('size', values.size, 1, true);
+const batch = options.number('batch', values.batch, 1, true);
+options.needBuild();
+const { messageFrame, parseMessages } = require('../dist/framing');
 
 /** What arrives from the client: one message, JSON-encoded in an array, as UTF-8 bytes. */
 const received = Buffer.from(JSON.stringify(['x'.repeat(size)]));

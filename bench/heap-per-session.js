@@ -17,7 +17,9 @@ const path = require('node:path');
 const { parseArgs } = require('node:util');
 const { ServerProcess } = require('./lib/server-process');
 const generator = require('./lib/clients');
+const { clientKind, openMany } = require('./lib/scenarios');
 const { sleep } = require('./lib/stats');
+const { cli } = require('./lib/cli');
 
 const { values } = parseArgs({
   options: {
@@ -26,20 +28,13 @@ const { values } = parseArgs({
     top: { type: 'string', default: '25' },
   },
 });
-/** Stops on a bad command line, saying why. */
-function usage(message) {
-  console.error(`heap-per-session: ${message}`);
-  process.exit(2);
-}
-/** The servers whose clients are plain websocket clients or SockJS websocket clients at /echo. */
+const options = cli('heap-per-session');
+/** The servers that hold websocket sessions. */
 const WEBSOCKET_SERVERS = ['ours', 'ours-express', 'sockjs-node', 'bare-ws'];
-const count = Number(values.count);
-if (!Number.isInteger(count) || count < 1) usage(`--count must be a whole number of at least 1, got ${JSON.stringify(values.count)}`);
-const top = Number(values.top);
-if (!Number.isInteger(top) || top < 1) usage(`--top must be a whole number of at least 1, got ${JSON.stringify(values.top)}`);
-const servers = values.servers.split(',');
-const unknown = servers.filter((name) => !WEBSOCKET_SERVERS.includes(name));
-if (unknown.length > 0) usage(`--servers: no ${unknown.join(', ')}; choose from ${WEBSOCKET_SERVERS.join(', ')}`);
+const servers = options.names('servers', values.servers, WEBSOCKET_SERVERS);
+const count = options.number('count', values.count, 1, true);
+const top = options.number('top', values.top, 1, true);
+options.needBuild();
 
 /** Self size and count per kind of object (`type name`; strings, arrays and code pooled by type). */
 function kinds(file) {
@@ -64,16 +59,12 @@ function kinds(file) {
 async function measure(name, dir) {
   const server = await ServerProcess.start(name);
   try {
-    const kind = name === 'bare-ws' ? 'bare' : 'sockjs';
-    const open = () => generator.idleWebsocket(server.port, kind, () => {});
+    const open = () => generator.idleWebsocket(server.port, clientKind(name), () => {});
     // As in the idle scenario: warm the handshake path up first.
-    const warm = [];
-    for (let i = 0; i < 200; i++) warm.push(await open());
-    warm.forEach((client) => client.close());
+    for (const warm of await openMany(200, 20, open)) warm.close();
     await sleep(500);
     const before = (await server.request('heap-snapshot', { file: path.join(dir, `${name}-before.heapsnapshot`) })).file;
-    const clients = [];
-    for (let i = 0; i < count; i += 50) clients.push(...(await Promise.all(Array.from({ length: Math.min(50, count - i) }, open))));
+    const clients = await openMany(count, 50, open);
     await sleep(500);
     const after = (await server.request('heap-snapshot', { file: path.join(dir, `${name}-after.heapsnapshot`) })).file;
     clients.forEach((client) => client.close());

@@ -38,6 +38,7 @@ const { SCENARIOS } = require('./lib/scenarios');
 const { summarise, markdown } = require('./lib/report');
 const { resetAgent } = require('./lib/clients');
 const { sleep } = require('./lib/stats');
+const { cli } = require('./lib/cli');
 
 const { values: args } = parseArgs({
   options: {
@@ -61,37 +62,15 @@ function fileLimit() {
   }
 }
 
-/** Stops on a bad command line, saying why. */
-function usage(message) {
-  console.error(`bench: ${message}`);
-  process.exit(2);
-}
-
-/** A number option: finite, at least `min`, whole when `whole`. */
-function numberOption(name, min, whole) {
-  const value = Number(args[name]);
-  if (!Number.isFinite(value) || value < min || (whole && !Number.isInteger(value))) {
-    usage(`--${name} must be ${whole ? 'a whole number' : 'a number'} of at least ${min}, got ${JSON.stringify(args[name])}`);
-  }
-  return value;
-}
-
+const options = cli('bench');
 const settings = {
-  rounds: numberOption('rounds', 1, true),
-  duration: numberOption('duration', 0.1, false),
-  warmup: numberOption('warmup', 0, false),
+  rounds: options.number('rounds', args.rounds, 1, true),
+  duration: options.number('duration', args.duration, 0.1),
+  warmup: options.number('warmup', args.warmup, 0),
   maxConnections: fileLimit() - 200,
 };
-/** The names in a comma-separated option, each one of `known`; all of them when the option is absent. */
-function wanted(option, known) {
-  if (args[option] === undefined) return known;
-  const names = args[option].split(',');
-  const unknown = names.filter((name) => !known.includes(name));
-  if (unknown.length > 0) usage(`--${option}: no ${unknown.join(', ')}; choose from ${known.join(', ')}`);
-  return names;
-}
-const only = wanted('only', [...SCENARIOS.map((s) => s.key), 'cluster']);
-const servers = wanted('servers', Object.keys(SERVERS)).filter((server) => {
+const only = options.names('only', args.only, [...SCENARIOS.map((s) => s.key), 'cluster']);
+const servers = options.names('servers', args.servers, Object.keys(SERVERS)).filter((server) => {
   if (!SERVERS[server].redis || RedisServer.available()) return true;
   console.warn(`no /usr/bin/redis-server: ${server} is left out`);
   return false;
@@ -99,7 +78,7 @@ const servers = wanted('servers', Object.keys(SERVERS)).filter((server) => {
 const scenarios = SCENARIOS.filter((s) => only.includes(s.key) || only.includes(s.section))
   .map((s) => ({ ...s, servers: s.servers.filter((server) => servers.includes(server)) }))
   .filter((s) => s.servers.length > 0);
-if (scenarios.length === 0) usage('none of those scenarios runs on those servers');
+if (scenarios.length === 0) options.usage('none of those scenarios runs on those servers');
 const profileDir = args.profile ? path.join(HERE, 'profiles') : undefined;
 
 async function main() {

@@ -11,6 +11,11 @@ const { Recorder, percentile, sleep, now } = require('./stats');
 const ALL = ['ours', 'sockjs-node', 'bare-ws'];
 /** The servers whose clients speak plain websocket, not SockJS. */
 const BARE = new Set(['bare-ws', 'socket-floor']);
+
+/** The client a server's sessions need: `'bare'` websocket or `'sockjs'`. */
+function clientKind(server) {
+  return BARE.has(server) ? 'bare' : 'sockjs';
+}
 /**
  * The HTTP transports: the SockJS servers (ours also inside an Express app,
  * whose own cost per request shows there), and Node's HTTP stack alone for scale.
@@ -48,7 +53,7 @@ function echo(client, { size, clients, inFlight, cluster = false }) {
     const recorder = new Recorder();
     const payload = payloadOf(size);
     const target = () => server.nextPort();
-    const open = () => client(target, BARE.has(name) ? 'bare' : 'sockjs', payload, inFlight, recorder);
+    const open = () => client(target, clientKind(name), payload, inFlight, recorder);
     const sessions = await openMany(clients, 10, open);
     for (const session of sessions) session.start();
     await sleep(settings.warmup * 1000);
@@ -101,7 +106,7 @@ const SETTLE_MS = 10_000;
  */
 function idle({ count }) {
   return async (server, name) => {
-    const kind = BARE.has(name) ? 'bare' : 'sockjs';
+    const kind = clientKind(name);
     const open = () => generator.idleWebsocket(server.port, kind, () => {});
     // Warm the handshake path up so compiled code is not counted per connection.
     for (const warm of await openMany(200, 20, open)) warm.close();
@@ -145,7 +150,7 @@ function within(promise, ms, message) {
 function broadcast({ count, times, cluster = false }) {
   return async (server, name, settings) => {
     const total = Math.min(count, settings.maxConnections);
-    const kind = BARE.has(name) ? 'bare' : 'sockjs';
+    const kind = clientKind(name);
     let received = 0;
     let allArrived = () => {};
     const onMessage = (frame) => {
@@ -305,4 +310,4 @@ const SCENARIOS = [
   },
 ];
 
-module.exports = { SCENARIOS };
+module.exports = { SCENARIOS, clientKind, openMany };
