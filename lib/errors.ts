@@ -8,7 +8,8 @@ export type SockJSErrorCode =
   | 'SOCKJS_ERR_SESSION_NOT_OPEN'
   | 'SOCKJS_ERR_INVALID_OPTION'
   | 'SOCKJS_ERR_TRANSPORT'
-  | 'SOCKJS_ERR_CLUSTER_UNAVAILABLE';
+  | 'SOCKJS_ERR_CLUSTER_UNAVAILABLE'
+  | 'SOCKJS_ERR_ROOT_MOUNT';
 
 /** Base class of every error raised by sockjs-express (except {@link InvalidOptionError}, a `TypeError`). */
 export class SockJSError extends Error {
@@ -48,6 +49,22 @@ export class TransportError extends SockJSError {
 export class ClusterUnavailableError extends SockJSError {
   constructor(message: string, options?: { cause?: unknown }) {
     super('SOCKJS_ERR_CLUSTER_UNAVAILABLE', message, options);
+  }
+}
+
+/**
+ * The handler was mounted at the root of an app or Connect stack
+ * (`app.use(handler)`) without the `root` option. It is passed to `next()`
+ * for every request that reaches the handler there, so the app's error
+ * handlers show it at once.
+ */
+export class RootMountError extends SockJSError {
+  constructor() {
+    super(
+      'SOCKJS_ERR_ROOT_MOUNT',
+      "sockjs: the handler is mounted at the root of the app, where the protocol's routes (/, /info, /<server>/<session>/xhr ...) " +
+        "would answer the app's own requests; mount it under a path (app.use('/echo', handler)) or pass { root: true }",
+    );
   }
 }
 

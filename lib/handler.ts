@@ -1,11 +1,11 @@
 /**
- * `sockjs()`: builds the handler. The handler is an Express sub-app (so Express
- * tells it where it is mounted) whose Router is built from the transport
- * table; it owns the session registry and the websocket upgrade listener.
+ * `sockjs()`: builds the handler, middleware whose Router is built from the
+ * transport table. It owns the session registry, and takes the websocket
+ * handshakes that reach it through the app (see `upgrade.ts`).
  */
 import { randomBytes } from 'node:crypto';
 import { EventEmitter } from 'node:events';
-import type { IncomingMessage, Server, ServerResponse } from 'node:http';
+import type { IncomingMessage, OutgoingHttpHeaders, Server, ServerResponse } from 'node:http';
 import { Server as NetServer } from 'node:net';
 import type { Duplex } from 'node:stream';
 import express, { type NextFunction, type Request, type RequestHandler, type Response } from 'express';
@@ -15,10 +15,10 @@ import { WebSocketServer, type WebSocket } from 'ws';
 import { Cluster, type ClusterSession } from './cluster';
 import { corsFor } from './cors';
 import { cacheForAYear, sendMethodNotAllowed, sendText } from './http';
-import { MountPaths, type MountedApp } from './mount';
 import { refusal, restrictFraming } from './origin';
 import { resolveOptions, type Options, type ResolvedOptions, type TransportName } from './options';
-import { Registry } from './registry';
+import { RootMountError } from './errors';
+import { Registry, type MountedRequest } from './registry';
 import { greeting } from './routes/greeting';
 import { IFRAME_PATH, iframe } from './routes/iframe';
 import { info } from './routes/info';
@@ -27,14 +27,14 @@ import { receive } from './transports/receive';
 import { jsonpSend, xhrSend } from './transports/send';
 import { SESSION_ROUTES, sessionIdOf, sessionRoutePath, type SessionRoute } from './transports/table';
 import { WebsocketReceiver, refusePlainRequest, websocketPings } from './transports/websocket';
-import { abortUpgrade, listenForUpgrades, type WebsocketPath } from './upgrade';
+import { gateUpgrades, isUpgrade, takeUpgrade } from './upgrade';
 
 const debug = createDebug('sockjs:handler');
 
 /** Events of a {@link SockJSHandler}. */
-export interface HandlerEvents {
+export interface HandlerEvents<Context = unknown> {
   /** A new session opened. */
-  connection: [session: Session];
+  connection: [session: Session<Context>];
 }
 
 /**
@@ -42,7 +42,7 @@ export interface HandlerEvents {
  * Connect, or a plain `http` request listener) that is also an EventEmitter
  * emitting `'connection'` with every new session.
  */
-export interface SockJSHandler extends EventEmitter<HandlerEvents> {
+export interface SockJSHandler<Context = unknown> extends EventEmitter<HandlerEvents<Context>> {
   (req: IncomingMessage, res: ServerResponse, next?: (error?: unknown) => void): void;
   /**
    * Serves websocket upgrades for this handler's paths on `server`, leaving
@@ -82,13 +82,13 @@ export interface SockJSHandler extends EventEmitter<HandlerEvents> {
   /** This process's node id in the cluster (without an `adapter`, a random id). */
   readonly node: string;
   /** The live sessions of this process, by `session.id`. */
-  readonly sessions: ReadonlyMap<string, Session>;
+  readonly sessions: ReadonlyMap<string, Session<Context>>;
   /** The options in force, defaults merged. */
   readonly options: ResolvedOptions;
 }
 
 /** The callback `sockjs()` registers for `'connection'`. */
-export type SessionHandler = (session: Session) => void;
+export type SessionHandler<Context = unknown> = (session: Session<Context>) => void;
 
 const SHUTDOWN = { code: 1001, reason: 'Server shutting down' } as const;
 /** How long `close()` waits for websockets to finish their closing handshake. */
@@ -110,41 +110,55 @@ function routeEnabled(route: SessionRoute, transports: ReadonlySet<TransportName
  * @param options see {@link Options}; invalid ones throw a `TypeError` naming them
  * @param onSession added as a `'connection'` listener
  */
-export function sockjs(options?: Options | SessionHandler, onSession?: SessionHandler): SockJSHandler {
+export function sockjs<Context = undefined>(onSession: SessionHandler<Context>): SockJSHandler<Context>;
+export function sockjs<Context = undefined>(options?: Options<Context>, onSession?: SessionHandler<Context>): SockJSHandler<Context>;
+export function sockjs<Context>(
+  options?: Options<Context> | SessionHandler<Context>,
+  onSession?: SessionHandler<Context>,
+): SockJSHandler<Context> {
   if (typeof options === 'function') return sockjs(undefined, options);
   if (onSession !== undefined && typeof onSession !== 'function') {
     throw new TypeError('sockjs: the session callback must be a function');
   }
   const opts = resolveOptions(options);
-  const app = express();
-  const emitter = app as unknown as EventEmitter<HandlerEvents>;
+  function handle(req: IncomingMessage, res: ServerResponse, next?: (error?: unknown) => void): void {
+    if (next !== undefined && !opts.root && mountedAtRoot(req)) return next(new RootMountError());
+    const server = (req.socket as Duplex & { server?: unknown }).server;
+    if (!closed && server instanceof NetServer && !attached.has(server as Server)) attach(server as Server);
+    router(req as Request, res as Response, next ?? (() => notFound(res)));
+  }
+  // Middleware that is also an EventEmitter, as an Express app is: the
+  // emitter's methods on the function itself (they create their state lazily).
+  for (const key of Reflect.ownKeys(EventEmitter.prototype)) {
+    const descriptor = Object.getOwnPropertyDescriptor(EventEmitter.prototype, key);
+    if (key !== 'constructor' && descriptor) Object.defineProperty(handle, key, descriptor);
+  }
+  const emitter = handle as unknown as EventEmitter<HandlerEvents<Context>>;
   const cluster = opts.adapter ? new Cluster(opts.adapter, opts.disconnectDelay) : undefined;
-  const registry = new Registry(opts, (session) => emitter.emit('connection', session), cluster);
+  const registry = new Registry(opts, (session) => emitter.emit('connection', session as Session<Context>), cluster);
   cluster?.serve(registry);
   const node = cluster?.node ?? randomBytes(6).toString('hex');
-  const mounts = new MountPaths(app as unknown as MountedApp);
   const wss = new WebSocketServer({
     clientTracking: false,
     ...opts.websocketOptions,
     noServer: true,
     maxPayload: opts.maxMessageSize,
   });
+  wss.on('headers', addMiddlewareHeaders);
   const websockets = new Set<WebSocket>();
   const pings = websocketPings(opts.websocketPingInterval, opts.websocketPingTimeout);
-  /** The servers this handler listens for upgrades on, with the function that stops it. */
+  const interest = { framed: opts.transports.has('websocket'), raw: opts.rawWebsocket };
+  /** The servers whose upgrades this handler takes, with the function that stops it. */
   const attached = new Map<Server, () => void>();
   let closed = false;
 
-  app.disable('x-powered-by');
-  app.set('case sensitive routing', true);
-  app.set('strict routing', true);
   if (onSession) emitter.on('connection', onSession);
 
   function attach(server: Server): void {
     if (closed) throw new Error('sockjs: cannot attach a closed handler');
     if (attached.has(server)) return;
-    attached.set(server, listenForUpgrades(server, { match: (url) => mounts.match(url), serve: serveUpgrade }));
-    debug('listening for upgrades');
+    attached.set(server, gateUpgrades(server, interest));
+    debug('taking websocket upgrades');
   }
 
   /**
@@ -161,41 +175,36 @@ export function sockjs(options?: Options | SessionHandler, onSession?: SessionHa
     websockets.delete(this);
   }
 
-  function serveUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer, path: WebsocketPath): void {
-    if (path.raw ? !opts.rawWebsocket : !opts.transports.has('websocket')) {
-      return abortUpgrade(socket, 404, 'Not found.');
-    }
-    if (req.method !== 'GET') return abortUpgrade(socket, 405, '', { Allow: 'GET' });
+  /**
+   * A websocket route: an upgrade that came through the app's middleware is
+   * handed to `ws`; a plain request gets the protocol's `400`.
+   */
+  function serveUpgrade(req: IncomingMessage, res: ServerResponse, next: NextFunction, raw: boolean): void {
+    if (!isUpgrade(req)) return refusePlainRequest(req, res);
     if ((req.headers.upgrade ?? '').toLowerCase() !== 'websocket') {
-      return abortUpgrade(socket, 400, 'Can "Upgrade" only to "WebSocket".');
+      return sendText(res, 400, 'Can "Upgrade" only to "WebSocket".');
     }
-    const refused = refusal(opts.allowedOrigins, req, false);
-    if (refused !== undefined) return abortUpgrade(socket, 403, refused);
-    wss.handleUpgrade(req, socket, head, (ws) => {
+    const context = sessionContext(opts, req, res, next);
+    if (!context.ok) return;
+    const taken = takeUpgrade(req);
+    if (taken === undefined) return;
+    if (Object.keys(taken.headers).length > 0) middlewareHeaders.set(req, taken.headers);
+    wss.handleUpgrade(req, taken.socket, taken.head, (ws) => {
       if (closed) {
         // The handshake finished after close(): no new session.
         ws.close(SHUTDOWN.code, SHUTDOWN.reason);
         return;
       }
       track(ws);
-      const receiver = new WebsocketReceiver(ws, socket, path.raw, opts.websocketWriteTimeout, pings);
-      const session = registry.connect(req, receiver);
+      const receiver = new WebsocketReceiver(ws, taken.socket, raw, opts.websocketWriteTimeout, pings);
+      const session = registry.connect(req, receiver, context.value);
       receiver.bind(session);
     });
   }
 
-  const router = express.Router({ caseSensitive: true, strict: true });
-  router.use((req: Request, _res: Response, next: NextFunction) => {
-    mounts.learn(req);
-    const server = (req.socket as Duplex & { server?: unknown }).server;
-    if (!closed && server instanceof NetServer && !attached.has(server as Server)) attach(server as Server);
-    next();
-  });
-  router.use(buildRouter(opts, registry, cluster, () => closed));
-  app.use(router);
-  routeMountedRequestsDirectly(app, router);
+  const router = buildRouter(opts, registry, cluster, () => closed, serveUpgrade);
 
-  const handler = Object.assign(app, {
+  const handler = Object.assign(handle, {
     attach(server: Server) {
       attach(server);
       return handler;
@@ -230,29 +239,9 @@ export function sockjs(options?: Options | SessionHandler, onSession?: SessionHa
     },
   });
   Object.defineProperty(handler, 'node', { value: node, enumerable: true });
-  Object.defineProperty(handler, 'sessions', { value: registry.sessions as ReadonlyMap<string, Session>, enumerable: true });
+  Object.defineProperty(handler, 'sessions', { value: registry.sessions, enumerable: true });
   Object.defineProperty(handler, 'options', { value: opts, enumerable: true });
-  return handler as unknown as SockJSHandler;
-}
-
-type Handle = (req: IncomingMessage, res: ServerResponse, next?: (error?: unknown) => void) => void;
-
-/**
- * A request reached through a parent app or Connect (one with a `next`)
- * goes straight to the handler's Router. Express's own `app.handle` would
- * first swap the prototypes of `req` and `res` for the sub-app's (and back on
- * the way out), which made every later property access on them megamorphic:
- * it cost more CPU than the rest of an `xhr_send`. The routes use only the
- * Node API of `req` and `res`, as their types say. Without a `next` (a plain
- * `http` listener) Express's `handle` runs as usual, for its final 404.
- */
-function routeMountedRequestsDirectly(app: express.Express, router: express.Router): void {
-  const expressApp = app as unknown as { handle: Handle };
-  const expressHandle = expressApp.handle.bind(app);
-  expressApp.handle = (req, res, next) => {
-    if (next === undefined) expressHandle(req, res);
-    else router(req as Request, res as Response, next);
-  };
+  return handler as unknown as SockJSHandler<Context>;
 }
 
 /** Resolves when every websocket has closed; stragglers are cut off after a grace period. */
@@ -275,8 +264,15 @@ function waitForWebsockets(websockets: Set<WebSocket>): Promise<void> {
 }
 
 /** The Router: one route per entry of the transport table, plus greeting, info and iframe. */
-function buildRouter(opts: ResolvedOptions, registry: Registry, cluster: Cluster | undefined, isClosed: () => boolean): express.Router {
-  const router = express.Router({ caseSensitive: true, strict: true });
+function buildRouter(
+  opts: ResolvedOptions,
+  registry: Registry,
+  cluster: Cluster | undefined,
+  isClosed: () => boolean,
+  serveUpgrade: (req: IncomingMessage, res: ServerResponse, next: NextFunction, raw: boolean) => void,
+): express.Router {
+  // mergeParams: the context option sees the parameters of the mount path.
+  const router = express.Router({ caseSensitive: true, strict: true, mergeParams: true });
   /**
    * Every route starts here: a closed handler answers 503 to its own paths
    * only, and the origin policy refuses foreign pages with 403. `byReferer`
@@ -324,9 +320,17 @@ function buildRouter(opts: ResolvedOptions, registry: Registry, cluster: Cluster
     const layer = route(sessionRoutePath(entry.name), action.kind === 'receive' && action.callback);
     const allow = entry.preflight ? `OPTIONS, ${entry.method}` : entry.method;
     const corsMiddleware = entry.preflight || entry.cors ? [corsFor(allow, opts)] : [];
-    const handle: RequestHandler = serve
-      ? (req, res) => serve(req, res, sessionIdOf(req.url))
-      : (req, res) => refusePlainRequest(req, res);
+    const handle: RequestHandler =
+      action.kind === 'receive' && serve
+        ? (req, res, next) => {
+            const sessionId = sessionIdOf(req.url);
+            // Only a request that may open a session makes a context.
+            const context = registry.has(sessionId) ? NO_CONTEXT : sessionContext(opts, req, res, next);
+            if (context.ok) serve(req, res, sessionId, context.value);
+          }
+        : serve
+          ? (req, res) => serve(req, res, sessionIdOf(req.url))
+          : (req, res, next) => serveUpgrade(req, res, next, false);
     // Express would answer HEAD with the GET route: a session opened for nobody to read.
     if (entry.method === 'GET' && action.kind === 'receive') layer.head(methodNotAllowed(allow));
     const method = entry.method === 'GET' ? layer.get.bind(layer) : layer.post.bind(layer);
@@ -337,10 +341,61 @@ function buildRouter(opts: ResolvedOptions, registry: Registry, cluster: Cluster
 
   if (opts.rawWebsocket) {
     route('/websocket')
-      .get((req, res) => refusePlainRequest(req, res))
+      .get((req, res, next) => serveUpgrade(req, res, next, true))
       .all(methodNotAllowed('GET'));
   }
   return router;
+}
+
+/**
+ * Whether a request reached the handler with an empty mount path: Express
+ * says so in `baseUrl`, Connect by leaving `url` equal to `originalUrl`.
+ */
+function mountedAtRoot(req: IncomingMessage): boolean {
+  const { baseUrl, originalUrl } = req as MountedRequest;
+  if (typeof baseUrl === 'string') return baseUrl === '';
+  return typeof originalUrl === 'string' && originalUrl === req.url;
+}
+
+type ContextResult = { ok: true; value: unknown } | { ok: false };
+const NO_CONTEXT: ContextResult = { ok: true, value: undefined };
+
+/**
+ * What the `context` option makes of a request that opens a session; a
+ * throw goes to `next`, the app's error handlers, and no session opens.
+ */
+function sessionContext(opts: ResolvedOptions, req: IncomingMessage, res: ServerResponse, next: NextFunction): ContextResult {
+  if (opts.context === undefined) return NO_CONTEXT;
+  try {
+    return { ok: true, value: opts.context(req, res) };
+  } catch (error) {
+    next(error);
+    return { ok: false };
+  }
+}
+
+/** The final answer for a request no route took, when the handler is the server's request listener. */
+function notFound(res: ServerResponse): void {
+  if (!res.headersSent) sendText(res, 404, 'Not found.');
+}
+
+/**
+ * Middleware's headers for the `101` of a handshake that came through the app
+ * (a cookie, for example), less the ones the handshake itself owns.
+ */
+const middlewareHeaders = new WeakMap<IncomingMessage, OutgoingHttpHeaders>();
+const HANDSHAKE_OWNED = new Set([
+  'connection', 'upgrade', 'content-length', 'content-type', 'transfer-encoding', 'keep-alive', 'date',
+  'sec-websocket-accept', 'sec-websocket-protocol', 'sec-websocket-extensions',
+]);
+function addMiddlewareHeaders(lines: string[], req: IncomingMessage): void {
+  const headers = middlewareHeaders.get(req);
+  if (headers === undefined) return;
+  middlewareHeaders.delete(req);
+  for (const [name, value] of Object.entries(headers)) {
+    if (value === undefined || HANDSHAKE_OWNED.has(name)) continue;
+    for (const one of Array.isArray(value) ? value : [value]) lines.push(`${name}: ${String(one)}`);
+  }
 }
 
 function methodNotAllowed(allow: string): RequestHandler {

@@ -55,8 +55,32 @@ export type AllowedOrigins = '*' | readonly string[] | OriginPolicy;
 /** What follow-up HTTP requests of a session must share with its first one. */
 export type SessionBinding = false | 'address' | 'cookie';
 
-/** Options of {@link sockjs}. Every field is optional. */
-export interface Options {
+/**
+ * Options of {@link sockjs}. Every field is optional. `Context` is the type
+ * of `session.context`, what the `context` option returns.
+ */
+export interface Options<Context = undefined> {
+  /**
+   * What a session keeps of what the app's middleware established for the
+   * request that opened it: called once per session, on every transport
+   * (websocket handshakes included), with that request and response as the
+   * middleware left them (`req.user`, `req.session`, `res.locals`, route
+   * parameters of the mount path). Its result is `session.context`. Keep it
+   * small: it lives as long as the session. A throw goes to the app's error
+   * handlers (`next(error)`) and no session opens.
+   * @default undefined (`session.context` is `undefined`)
+   */
+  context?(req: IncomingMessage, res: ServerResponse): Context;
+  /**
+   * Serve the protocol at the root of the app or Connect stack the handler is
+   * mounted in (`app.use(handler)` with no path). Without it such a mount is
+   * refused with a `SOCKJS_ERR_ROOT_MOUNT` error passed to `next()`, because
+   * the protocol's routes (`/`, `/info`, `/<a>/<b>/xhr` ...) would answer
+   * requests meant for the app. A handler used as a plain `http` request
+   * listener owns its server, and serves at the root either way.
+   * @default false
+   */
+  root?: boolean;
   /**
    * Serve the `websocket` transport. Some load balancers do not carry
    * websockets; turn it off there and `/info` tells clients so.
@@ -193,6 +217,8 @@ export interface Options {
 
 /** Options after defaults are merged and validated. */
 export interface ResolvedOptions {
+  readonly context: ((req: IncomingMessage, res: ServerResponse) => unknown) | undefined;
+  readonly root: boolean;
   readonly websocket: boolean;
   readonly rawWebsocket: boolean;
   readonly jsessionid: false | JsessionidFunction;
@@ -217,6 +243,7 @@ export interface ResolvedOptions {
 
 /** The defaults, in one literal. */
 export const DEFAULTS = {
+  root: false,
   websocket: true,
   rawWebsocket: false,
   jsessionid: false,
@@ -235,9 +262,9 @@ export const DEFAULTS = {
   allowedOrigins: '*',
   sessionBinding: false,
   transports: TRANSPORT_NAMES,
-} as const satisfies Required<Omit<Options, 'adapter'>>;
+} as const satisfies Required<Omit<Options, 'adapter' | 'context'>>;
 
-const KNOWN = new Set<string>([...Object.keys(DEFAULTS), 'adapter']);
+const KNOWN = new Set<string>([...Object.keys(DEFAULTS), 'adapter', 'context']);
 /** Longest timer Node accepts; larger values would fire at once. */
 const MAX_DELAY = 2 ** 31 - 1;
 
@@ -333,7 +360,7 @@ function transports(value: unknown, websocket: boolean): ReadonlySet<TransportNa
  * names and wrong types throw an {@link InvalidOptionError} (a `TypeError`)
  * whose message names the option.
  */
-export function resolveOptions(options: Options = {}): ResolvedOptions {
+export function resolveOptions(options: Options<unknown> = {}): ResolvedOptions {
   if (options === null || typeof options !== 'object') {
     throw new InvalidOptionError('sockjs: options must be an object');
   }
@@ -355,7 +382,12 @@ export function resolveOptions(options: Options = {}): ResolvedOptions {
       fail('websocketOptions', `an object without "${owned}" (sockjs-express sets it)`, owned);
     }
   }
+  if (merged.context !== undefined && typeof merged.context !== 'function') {
+    fail('context', 'a function (req, res) => what the session keeps', merged.context);
+  }
   return {
+    context: merged.context,
+    root: boolean('root', merged.root),
     websocket,
     rawWebsocket: boolean('rawWebsocket', merged.rawWebsocket),
     jsessionid: jsessionid(merged.jsessionid),
@@ -386,12 +418,12 @@ function adapter(value: unknown): Adapter | undefined {
   return value as Adapter;
 }
 
-function stripUndefined(options: Options): Options {
+function stripUndefined(options: Options<unknown>): Options<unknown> {
   const out: Record<string, unknown> = {};
   for (const [key, value] of Object.entries(options)) {
     if (value !== undefined) out[key] = value;
   }
-  return out as Options;
+  return out as Options<unknown>;
 }
 
 /**

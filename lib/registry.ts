@@ -84,12 +84,12 @@ export class Registry {
 
   /**
    * Attaches an HTTP receiver to the session `urlId`, creating it (bound to
-   * `key`) when new. The caller checked {@link admits}.
+   * `key`, keeping `context`) when new. The caller checked {@link admits}.
    */
-  receive(urlId: string, req: IncomingMessage, receiver: Receiver, key?: string): Session {
+  receive(urlId: string, req: IncomingMessage, receiver: Receiver, key?: string, context?: unknown): Session {
     let session = this.#byUrlId.get(urlId);
     if (!session) {
-      session = new Session(this.#context, describeRequest(req), receiver.transport);
+      session = new Session(this.#context, describeRequest(req), receiver.transport, context);
       this.#byUrlId.set(urlId, session);
       this.#urlIds.set(session, urlId);
       if (key !== undefined) this.#bindings.set(session, key);
@@ -99,9 +99,12 @@ export class Registry {
     return session;
   }
 
-  /** Starts a websocket session, which lives as long as its receiver. */
-  connect(req: IncomingMessage, receiver: Receiver): Session {
-    const session = new Session(this.#context, describeRequest(req), receiver.transport);
+  /**
+   * Starts a websocket session, which lives as long as its receiver.
+   * `context` is what the `context` option made of the handshake.
+   */
+  connect(req: IncomingMessage, receiver: Receiver, context: unknown): Session {
+    const session = new Session(this.#context, describeRequest(req), receiver.transport, context);
     this.sessions.set(session.id, session);
     session.attach(receiver);
     return session;

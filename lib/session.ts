@@ -79,7 +79,7 @@ export interface SessionEvents {
  * One client connection, whatever transport carries it. Emits `'data'` for
  * every message from the client and `'close'` once when it ends.
  */
-export class Session extends EventEmitter<SessionEvents> {
+export class Session<Context = unknown> extends EventEmitter<SessionEvents> {
   /**
    * A server-made identifier (not the URL's session id, which the protocol
    * keeps from applications): a UUID, unique in this process; with an
@@ -88,6 +88,11 @@ export class Session extends EventEmitter<SessionEvents> {
   readonly id: string;
   /** What the session remembers of the request that opened it. */
   readonly request: SessionRequest;
+  /**
+   * What the `context` option returned for the request that opened the
+   * session, after the app's middleware ran for it; `undefined` without that option.
+   */
+  readonly context: Context;
 
   #state: SessionState = 'opening';
   #transport: SessionTransport;
@@ -115,11 +120,12 @@ export class Session extends EventEmitter<SessionEvents> {
   readonly #context: SessionContext;
 
   /** @internal */
-  constructor(context: SessionContext, request: SessionRequest, transport: SessionTransport) {
+  constructor(context: SessionContext, request: SessionRequest, transport: SessionTransport, appContext: Context) {
     super();
     this.#context = context;
     this.id = context.newId();
     this.request = request;
+    this.context = appContext;
     this.#transport = transport;
   }
 

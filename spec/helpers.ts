@@ -177,10 +177,13 @@ export interface WsClient {
 
 const openClients = new Set<WebSocket>();
 
-/** Opens a websocket to `url`; rejects if the handshake fails. {@link terminateClients} ends it. */
-export function wsConnect(url: string): Promise<WsClient> {
+/**
+ * Opens a websocket to `url`, sending `headers` with the handshake; rejects
+ * if the handshake fails. {@link terminateClients} ends it.
+ */
+export function wsConnect(url: string, headers?: Record<string, string>): Promise<WsClient> {
   return new Promise((resolve, reject) => {
-    const ws = new WebSocket(url);
+    const ws = new WebSocket(url, { headers });
     openClients.add(ws);
     const inbox: string[] = [];
     let isClosed = false;

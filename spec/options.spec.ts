@@ -27,6 +27,8 @@ describe('options', () => {
     it('applies the documented defaults when given nothing', () => {
       const resolved = resolveOptions();
       expect(resolved).toEqual({
+        context: undefined,
+        root: false,
         websocket: true,
         rawWebsocket: false,
         jsessionid: false,

@@ -5,19 +5,12 @@
  * `'upgrade'` event with others.
  */
 import express from 'express';
-import { randomBytes } from 'node:crypto';
 import http from 'node:http';
-import net from 'node:net';
 import type { Duplex } from 'node:stream';
 import { WebSocketServer } from 'ws';
 import { sockjs, type Options, type Session, type SockJSHandler } from '../lib';
 import { echo, listen, sessionPath, sleep, terminateClients, wsConnect, type Running, type WsClient } from './helpers';
-
-interface RawAnswer {
-  readonly status: number;
-  readonly headers: Record<string, string>;
-  readonly body: string;
-}
+import { plainRequest, rawRequest, upgradeHeaders } from './support/handshake';
 
 const running: Running[] = [];
 const cleanups: Array<() => unknown> = [];
@@ -44,61 +37,6 @@ async function opened(server: Running): Promise<WsClient> {
   const client = await wsConnect(wsUrl(server, `/echo${sessionPath()}/websocket`));
   expect(await client.next()).toBe('o');
   return client;
-}
-
-/** Sends a raw HTTP request on a fresh socket; resolves when the server closes it. */
-function rawRequest(port: number, method: string, path: string, headers: Record<string, string>): Promise<RawAnswer> {
-  return new Promise((resolve, reject) => {
-    const socket = net.connect(port, '127.0.0.1');
-    const chunks: Buffer[] = [];
-    const timer = setTimeout(() => {
-      socket.destroy();
-      reject(new Error(`socket still open after 2000 ms; got ${JSON.stringify(Buffer.concat(chunks).toString())}`));
-    }, 2000);
-    socket.on('data', (chunk: Buffer) => chunks.push(chunk));
-    socket.on('error', () => undefined);
-    socket.on('close', () => {
-      clearTimeout(timer);
-      const text = Buffer.concat(chunks).toString('utf8');
-      const split = text.indexOf('\r\n\r\n');
-      const [statusLine = '', ...lines] = (split < 0 ? text : text.slice(0, split)).split('\r\n');
-      const parsed: Record<string, string> = {};
-      for (const line of lines) {
-        const colon = line.indexOf(':');
-        if (colon > 0) parsed[line.slice(0, colon).trim().toLowerCase()] = line.slice(colon + 1).trim();
-      }
-      const status = Number(/^HTTP\/1\.[01] (\d{3})/.exec(statusLine)?.[1] ?? NaN);
-      resolve({ status, headers: parsed, body: split < 0 ? '' : text.slice(split + 4) });
-    });
-    const head = [`${method} ${path} HTTP/1.1`, `Host: 127.0.0.1:${port}`];
-    for (const [name, value] of Object.entries(headers)) head.push(`${name}: ${value}`);
-    socket.write(head.join('\r\n') + '\r\n\r\n');
-  });
-}
-
-/** The headers of a valid RFC 6455 upgrade request. */
-function upgradeHeaders(): Record<string, string> {
-  return {
-    Connection: 'Upgrade',
-    Upgrade: 'websocket',
-    'Sec-WebSocket-Version': '13',
-    'Sec-WebSocket-Key': randomBytes(16).toString('base64'),
-  };
-}
-
-/** A plain HTTP request (no upgrade) with an exact set of headers. */
-function plainRequest(url: string, method: string, headers: Record<string, string> = {}): Promise<RawAnswer> {
-  return new Promise((resolve, reject) => {
-    const req = http.request(url, { method, headers, agent: false });
-    req.on('error', reject);
-    req.on('response', (res) => {
-      let body = '';
-      res.setEncoding('utf8');
-      res.on('data', (chunk: string) => (body += chunk));
-      res.on('end', () => resolve({ status: res.statusCode ?? 0, headers: res.headers as Record<string, string>, body }));
-    });
-    req.end();
-  });
 }
 
 const wsUrl = (server: Running, path: string): string => `ws://127.0.0.1:${server.port}${path}`;
@@ -366,7 +304,7 @@ describe('websocket', () => {
       await opened(server);
     });
 
-    it('knows a deep Express mount path before any request', async () => {
+    it('serves a deep Express mount path before any request', async () => {
       const server = await start({ '/deep/echo': echo() });
       const client = await wsConnect(wsUrl(server, '/deep/echo/000/x/websocket'));
       expect(await client.next()).toBe('o');
@@ -376,7 +314,7 @@ describe('websocket', () => {
       expect(outside.status).toBe(404);
     });
 
-    it('learns its mount path through a nested Router from the first request', async () => {
+    it('serves websockets under a nested Router', async () => {
       const handler = echo();
       const router = express.Router();
       router.use('/echo', handler);

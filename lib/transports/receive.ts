@@ -37,7 +37,11 @@ export interface ReceiveContext {
 
 /** A route handler for one receiving transport. `sessionId` comes from the path. */
 export function receive(format: HttpReceiverFormat, needsCallback: boolean, context: ReceiveContext) {
-  return function receiveRoute(req: IncomingMessage, res: ServerResponse, sessionId: string): void {
+  /**
+   * `appContext` is what the `context` option made of this request, given when
+   * no session with this id lives here yet (the request may open one).
+   */
+  return function receiveRoute(req: IncomingMessage, res: ServerResponse, sessionId: string, appContext?: unknown): void {
     let callback = '';
     if (needsCallback) {
       const checked = readCallback(req);
@@ -52,24 +56,31 @@ export function receive(format: HttpReceiverFormat, needsCallback: boolean, cont
     const cluster = context.cluster;
     if (cluster && !context.registry.has(sessionId)) {
       const remembered = cluster.rememberedOwner(sessionId);
-      const lookUp = (): void => void receiveInCluster(cluster, req, res, sessionId, key, callback);
+      const lookUp = (): void => void receiveInCluster(cluster, req, res, sessionId, key, callback, appContext);
       if (remembered === undefined) lookUp();
       else cluster.relay(remembered, sessionId, key, format, callback, context.responseLimit, res, lookUp);
       return;
     }
     const check = cluster?.checkCarrier(context.registry.find(sessionId, key));
-    if (check) void check.then(() => receiveHere(req, res, sessionId, key, callback));
-    else receiveHere(req, res, sessionId, key, callback);
+    if (check) void check.then(() => receiveHere(req, res, sessionId, key, callback, appContext));
+    else receiveHere(req, res, sessionId, key, callback, appContext);
   };
 
   /** Attaches the response to the session here, opening it when new. */
-  function receiveHere(req: IncomingMessage, res: ServerResponse, sessionId: string, key: string | undefined, callback: string): void {
+  function receiveHere(
+    req: IncomingMessage,
+    res: ServerResponse,
+    sessionId: string,
+    key: string | undefined,
+    callback: string,
+    appContext: unknown,
+  ): void {
     if (!context.registry.admits(sessionId, key)) {
       sendText(res, 404, 'Not found.');
       return;
     }
     const receiver = new HttpReceiver(res, format, callback, context.responseLimit);
-    const session = context.registry.receive(sessionId, req, receiver, key);
+    const session = context.registry.receive(sessionId, req, receiver, key, appContext);
     // The client may have gone while the cluster was asked.
     if (res.destroyed) session.detach(receiver, true);
     else res.once('close', () => session.detach(receiver, !res.writableEnded));
@@ -86,6 +97,7 @@ export function receive(format: HttpReceiverFormat, needsCallback: boolean, cont
     sessionId: string,
     key: string | undefined,
     callback: string,
+    appContext: unknown,
   ): Promise<void> {
     let owner: Ownership;
     try {
@@ -101,7 +113,7 @@ export function receive(format: HttpReceiverFormat, needsCallback: boolean, cont
       receiver.write(closeFrame(SERVER_GONE.code, SERVER_GONE.reason));
       receiver.end();
     } else {
-      receiveHere(req, res, sessionId, key, callback);
+      receiveHere(req, res, sessionId, key, callback, appContext);
     }
   }
 }

@@ -6,8 +6,8 @@
  * - `POST /control/broadcast` (text body): `handler.broadcast(body)`, answers `{"count":n}`
  * - `GET /control/sessions`: `handler.clusterSessions()` as JSON
  * - `GET /control/node`: `handler.node`
- * - `GET /control/requests`: how many requests (upgrades included) this process
- *   served per session route (`xhr`, `xhr_send`, `websocket`, ...), as JSON
+ * - `GET /control/requests`: how many requests (websocket handshakes included, which
+ *   pass through the app's middleware) this process served per session route (`xhr`, `xhr_send`, `websocket`, ...), as JSON
  *
  * Prints `listening <port> <node>` once it accepts connections.
  */
@@ -52,8 +52,7 @@ app.get('/control/node', (_req, res) => res.type('text').send(handler.node));
 app.get('/control/requests', (_req, res) => res.json(served));
 
 const server = http.createServer(app);
-// Before the handler's own listener (attach), which may take the request on.
-server.on('upgrade', count);
+// Websocket handshakes pass through the app too, and are counted there.
 handler.attach(server);
 server.listen(0, '127.0.0.1', () => {
   console.log(`listening ${(server.address() as AddressInfo).port} ${handler.node}`);
