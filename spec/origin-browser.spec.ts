@@ -5,39 +5,10 @@
  * gets none, and cannot frame the iframe page even when it hides its Referer.
  */
 import express from 'express';
-import type { Browser, Page } from 'playwright-core';
+import type { Browser } from 'playwright-core';
 import { echo, listen, type Running } from './helpers';
 import { describeWithChromium, launchChromium, sockjsClientFile } from './support/chromium';
-
-/** A page that loads sockjs-client and offers `run(url, transport)`: one echo round trip. */
-const PAGE = `<!DOCTYPE html>
-<html><head><script src="/sockjs.js"></script><script>
-window.run = (url, transport) => new Promise((resolve) => {
-  const sock = new SockJS(url, null, { transports: [transport] });
-  const timer = setTimeout(() => resolve('timeout'), 15000);
-  sock.onopen = () => sock.send('ping');
-  sock.onmessage = (e) => { clearTimeout(timer); resolve('echo:' + e.data); sock.close(); };
-  sock.onclose = (e) => { clearTimeout(timer); resolve('closed:' + e.code); };
-});
-</script></head><body></body></html>`;
-
-/** An app serving the test page and the sockjs-client build. */
-function pageApp(): express.Express {
-  const app = express();
-  app.get('/sockjs.js', (_req, res) => res.sendFile(sockjsClientFile));
-  app.get('/', (_req, res) => res.type('html').send(PAGE));
-  app.get('/frame', (req, res) => {
-    const policy = req.query.hide === '1' ? ' referrerpolicy="no-referrer"' : '';
-    res.type('html').send(`<!DOCTYPE html><iframe src="${String(req.query.src)}"${policy}></iframe>`);
-  });
-  return app;
-}
-
-type Run = (url: string, transport: string) => Promise<string>;
-
-function run(page: Page, url: string, transport: string): Promise<string> {
-  return page.evaluate(([u, t]) => (globalThis as unknown as { run: Run }).run(u, t), [url, transport] as const);
-}
+import { pageApp, run } from './support/run-page';
 
 describeWithChromium('allowedOrigins in Chromium with sockjs-client', () => {
   let browser: Browser;
