@@ -66,13 +66,18 @@ window.attack = (base, sessionUrl, transport) => new Promise((resolve) => {
 
 type Attack = (base: string, sessionUrl: string, transport: string) => Promise<string>;
 
-/** A chat handler whose sessions say who they are for, then echo. */
-function chat(options: { allowedOrigins?: string[] }): SockJSHandler<{ user: string | undefined }> {
+type Who = { user: string | undefined };
+
+/** A chat handler whose sessions say who they are for (by default, the cookie session's user), then echo. */
+function chat(
+  options: { allowedOrigins?: string[] },
+  who = (req: express.Request, _res: express.Response): Who => ({ user: req.session.user }),
+): SockJSHandler<Who> {
   return sockjs(
     {
       ...options,
       sockjsUrl: '/sockjs.js',
-      context: (req) => ({ user: (req as express.Request).session.user }),
+      context: (req, res) => who(req as express.Request, res as express.Response),
     },
     (session) => {
       session.send(`user:${session.context.user ?? 'nobody'}`);
@@ -100,18 +105,27 @@ describeWithChromium('authentication middleware in Chromium with sockjs-client',
       if (req.session.user !== undefined) return next();
       res.status(401).type('text').send('Log in first.');
     };
-    limiter = rateLimit({ windowMs: 60_000, limit: 10_000, standardHeaders: 'draft-7', legacyHeaders: false });
+    // A window longer than the spec, so the count never resets while it runs.
+    limiter = rateLimit({ windowMs: 3_600_000, limit: 10_000, standardHeaders: 'draft-7', legacyHeaders: false });
     // An origin nobody uses: the guarded handler admits only the server's own pages.
     const guarded = chat({ allowedOrigins: ['https://chat.example'] });
     const open = chat({});
-    for (const [name, handler] of [['guarded', guarded], ['open', open]] as const) {
+    // The README's bearer token recipe: a header, or the query string sockjs-client keeps on every request.
+    const tokens = chat({}, (_req, res) => ({ user: String(res.locals.user) }));
+    const requireToken: express.RequestHandler = (req, res, next) => {
+      const token = req.get('authorization')?.replace(/^Bearer /, '') ?? req.query.token;
+      if (token !== 'token-of-bo') return res.status(401).send('Bad token.');
+      res.locals.user = 'bo';
+      next();
+    };
+    for (const [name, handler] of [['guarded', guarded], ['open', open], ['token', tokens]] as const) {
       handler.on('connection', (s) => opened.push(`${name}:${s.context.user}`));
     }
     server = await listen({}, app);
     app.use('/chat', limiter, requireLogin, guarded);
     app.use('/open', requireLogin, open);
-    guarded.attach(server.server);
-    open.attach(server.server);
+    app.use('/token', requireToken, tokens);
+    for (const handler of [guarded, open, tokens]) handler.attach(server.server);
     // Another origin on the same site (another port of 127.0.0.1): the browser sends it the cookie.
     foreign = await listen({}, pageApp().get('/attack', (_req, res) => res.type('html').send(ATTACK)));
     browser = await launchChromium();
@@ -163,6 +177,17 @@ describeWithChromium('authentication middleware in Chromium with sockjs-client',
     try {
       expect(await runIn(context, server.base, `${server.base}/chat`, transport)).toBe('echo:user:ada,ping');
       expect(opened).toEqual(['guarded:ada']);
+    } finally {
+      await context.close();
+    }
+  }, 30_000);
+
+  it.each(TRANSPORTS)('opens %s with a bearer token in the query string, and refuses it without', async (transport) => {
+    const context = await visitor();
+    try {
+      const withToken = await runIn(context, server.base, `${server.base}/token?token=token-of-bo`, transport);
+      const forged = await runIn(context, server.base, `${server.base}/token?token=forged`, transport);
+      expect({ withToken, forged, opened }).toEqual({ withToken: 'echo:user:bo,ping', forged: 'closed:1002', opened: ['token:bo'] });
     } finally {
       await context.close();
     }
