@@ -9,7 +9,8 @@ export type SockJSErrorCode =
   | 'SOCKJS_ERR_INVALID_OPTION'
   | 'SOCKJS_ERR_TRANSPORT'
   | 'SOCKJS_ERR_CLUSTER_UNAVAILABLE'
-  | 'SOCKJS_ERR_ROOT_MOUNT';
+  | 'SOCKJS_ERR_ROOT_MOUNT'
+  | 'SOCKJS_ERR_INVALID_ARGUMENT';
 
 /** Base class of every error raised by sockjs-express (except {@link InvalidOptionError}, a `TypeError`). */
 export class SockJSError extends Error {
@@ -65,6 +66,13 @@ export class RootMountError extends SockJSError {
       "sockjs: the handler is mounted at the root of the app, where the protocol's routes (/, /info, /<server>/<session>/xhr ...) " +
         "would answer the app's own requests; mount it under a path (app.use('/echo', handler)) or pass { root: true }",
     );
+  }
+}
+
+/** A method of the handler was called with an argument it cannot use; the message names the fix. */
+export class InvalidArgumentError extends SockJSError {
+  constructor(message: string) {
+    super('SOCKJS_ERR_INVALID_ARGUMENT', message);
   }
 }
 

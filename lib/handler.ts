@@ -17,7 +17,7 @@ import { corsFor } from './cors';
 import { cacheForAYear, sendMethodNotAllowed, sendText } from './http';
 import { refusal, restrictFraming } from './origin';
 import { resolveOptions, type Options, type ResolvedOptions, type TransportName } from './options';
-import { RootMountError } from './errors';
+import { InvalidArgumentError, RootMountError } from './errors';
 import { Registry, type MountedRequest } from './registry';
 import { greeting } from './routes/greeting';
 import { IFRAME_PATH, iframe } from './routes/iframe';
@@ -45,18 +45,22 @@ export interface HandlerEvents<Context = unknown> {
 export interface SockJSHandler<Context = unknown> extends EventEmitter<HandlerEvents<Context>> {
   (req: IncomingMessage, res: ServerResponse, next?: (error?: unknown) => void): void;
   /**
-   * Serves websocket upgrades for this handler's paths on `server`, leaving
-   * every other upgrade alone. Called for you by the first HTTP request
-   * through the handler on each server; call it yourself when raw websocket
-   * clients may connect before any HTTP request arrives. Calling it again for
-   * the same server does nothing; one handler may serve several servers
-   * (http and https). Returns the handler.
+   * Routes the websocket handshakes on `server` whose path ends like a SockJS
+   * websocket path through the server's request listener (the app and its
+   * middleware) to this handler, leaving every other upgrade alone (see
+   * `upgrade.ts`). Called for you by the first HTTP request through the
+   * handler on each server; call it right after creating the server so that
+   * a websocket may be a client's first request. Calling it again for the
+   * same server does nothing; one handler may serve several servers (http
+   * and https). Returns the handler.
+   * @throws InvalidArgumentError when `server` is not a server (the app, say)
    */
   attach(server: Server): this;
   /**
    * Closes every session with `c[1001,"Server shutting down"]`, ends their
    * responses, stops their timers and removes the upgrade listener. Later
-   * requests get `503`. Resolves once every websocket has closed.
+   * requests get `503`. Resolves once every websocket has closed; a second
+   * call resolves with the first, when that shutdown is complete.
    */
   close(): Promise<void>;
   /**
@@ -155,6 +159,7 @@ export function sockjs<Context>(
   if (onSession) emitter.on('connection', onSession);
 
   function attach(server: Server): void {
+    if (!(server instanceof NetServer)) throw new InvalidArgumentError(attachMisuse(server));
     if (closed) throw new Error('sockjs: cannot attach a closed handler');
     if (attached.has(server)) return;
     attached.set(server, gateUpgrades(server, interest));
@@ -204,21 +209,27 @@ export function sockjs<Context>(
 
   const router = buildRouter(opts, registry, cluster, () => closed, serveUpgrade);
 
+  /** The shutdown under way or done: every `close()` call resolves when it completes. */
+  let shutdown: Promise<void> | undefined;
+  function closeAll(): Promise<void> {
+    closed = true;
+    for (const detach of attached.values()) detach();
+    attached.clear();
+    // Leave first: the sessions shut down below then keep their URL ids, which the
+    // cluster marks gone, and the responses this process relays are handed back.
+    const left = cluster?.leave();
+    registry.shutdown(SHUTDOWN.code, SHUTDOWN.reason);
+    return Promise.all([waitForWebsockets(websockets), left]).then(() => undefined);
+  }
+
   const handler = Object.assign(handle, {
     attach(server: Server) {
       attach(server);
       return handler;
     },
     close(): Promise<void> {
-      if (closed) return Promise.resolve();
-      closed = true;
-      for (const detach of attached.values()) detach();
-      attached.clear();
-      // Leave first: the sessions shut down below then keep their URL ids, which the
-      // cluster marks gone, and the responses this process relays are handed back.
-      const left = cluster?.leave();
-      registry.shutdown(SHUTDOWN.code, SHUTDOWN.reason);
-      return Promise.all([waitForWebsockets(websockets), left]).then(() => undefined);
+      shutdown ??= closeAll();
+      return shutdown;
     },
     broadcast(message: string): number {
       const count = registry.broadcast(message);
@@ -345,6 +356,15 @@ function buildRouter(
       .all(methodNotAllowed('GET'));
   }
   return router;
+}
+
+/** What `attach()` says about an argument that is not a server. */
+function attachMisuse(value: unknown): string {
+  const hint =
+    typeof value === 'function'
+      ? 'not the app: pass what app.listen() returns, or the server made by http.createServer(app)'
+      : `got ${value === null ? 'null' : typeof value}`;
+  return `sockjs: attach() takes the http(s) server the app listens on; ${hint}`;
 }
 
 /**

@@ -32,7 +32,7 @@ export type {
 } from './options';
 export type { Adapter, Bus, BusListener, JoinOptions, Ownership } from './adapter';
 export type { ClusterSession } from './cluster/envelope';
-export { SockJSError, SessionNotOpenError, TransportError, InvalidOptionError, ClusterUnavailableError, RootMountError } from './errors';
+export { SockJSError, SessionNotOpenError, TransportError, InvalidOptionError, ClusterUnavailableError, RootMountError, InvalidArgumentError } from './errors';
 export type { SockJSErrorCode } from './errors';
 export { closeFrame, messageFrame, quote } from './framing';
 

@@ -236,7 +236,33 @@ describe('websocket', () => {
     });
   });
 
+  describe('#close', () => {
+    it('resolves a second call only when the shutdown the first started is complete', async () => {
+      const handler = echo();
+      const server = await start({ '/echo': handler });
+      const client = await opened(server);
+      // A client that stops reading never answers the close handshake: shutdown waits for it.
+      (client.ws as unknown as { _socket: Duplex })._socket.pause();
+      let firstDone = false;
+      const first = handler.close().then(() => (firstDone = true));
+      await handler.close();
+      expect(firstDone).toBe(true);
+      await first;
+    });
+  });
+
   describe('#attach', () => {
+    it.each<[string, unknown, RegExp]>([
+      ['the Express app', express(), /not the app: pass what app\.listen\(\) returns/],
+      ['undefined', undefined, /takes the http\(s\) server the app listens on; got undefined/],
+      ['a plain object', {}, /got object/],
+    ])('refuses %s with an error that names the fix', (_name, value, message) => {
+      const handler = echo();
+      const attach = (): unknown => handler.attach(value as http.Server);
+      expect(attach).toThrow(message);
+      expect(attach).toThrow(expect.objectContaining({ code: 'SOCKJS_ERR_INVALID_ARGUMENT' }));
+    });
+
     it.each(['before', 'after'])(
       'leaves upgrades for other paths to a listener added %s it',
       async (order) => {
