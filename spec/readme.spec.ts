@@ -1,5 +1,5 @@
 /**
- * The README's usage example, run as written from a separate directory that
+ * The README's usage example and its express-session recipe, run as written from a separate directory that
  * imports `sockjs-express` as a package (through package.json `exports`, the
  * built `dist/` and its declarations, type-checked), only with a free port in
  * place of 8081.
@@ -7,6 +7,7 @@
 import type { ChildProcess } from 'node:child_process';
 import WebSocket from 'ws';
 import { makeConsumer, readmeTsBlock, waitForGreeting, type Consumer } from './support/consumer';
+import { rawRequest, upgradeHeaders } from './support/handshake';
 import { freePort } from './support/nginx';
 
 describe('README usage example', () => {
@@ -44,5 +45,30 @@ describe('README usage example', () => {
     });
     ws.close();
     expect(frames).toEqual(['o', 'a["hi"]']);
+  });
+
+  it('runs the express-session recipe as written: no websocket without a login, and the session knows who logged in', async () => {
+    const port = await freePort();
+    const source = readmeTsBlock('A whole app with a login through express-session').replace('8082', String(port));
+    child = consumer.run('login.ts', source);
+    expect(await waitForGreeting(`http://127.0.0.1:${port}/chat`, child)).toBe('Log in first.');
+
+    const refused = await rawRequest(port, 'GET', '/chat/000/anon/websocket', upgradeHeaders());
+    expect([refused.status, refused.body]).toEqual([401, 'Log in first.']);
+
+    const login = await fetch(`http://127.0.0.1:${port}/login`, { method: 'POST', body: new URLSearchParams({ name: 'ada' }) });
+    expect(await login.text()).toBe('logged in as ada');
+    const cookie = (login.headers.get('set-cookie') ?? '').split(';')[0];
+    const ws = new WebSocket(`ws://127.0.0.1:${port}/chat/000/ada/websocket`, { headers: { Cookie: cookie } });
+    const frames: string[] = [];
+    await new Promise<void>((resolve, reject) => {
+      ws.on('error', reject);
+      ws.on('message', (data) => {
+        frames.push(data.toString());
+        if (frames.length === 2) resolve();
+      });
+    });
+    ws.close();
+    expect(frames).toEqual(['o', 'a["welcome, ada"]']);
   });
 });

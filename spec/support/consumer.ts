@@ -52,9 +52,13 @@ export function makeConsumer(): Consumer {
   };
 }
 
-/** GETs `url` until it answers (the example is up); rejects if `child` exits first or after 30 s. */
+/**
+ * GETs `url` until it answers (the example is up); rejects if `child` exits
+ * first or after 90 s (ts-node type-checks the example before it runs, which
+ * takes a while when several start at once on a busy machine).
+ */
 export async function waitForGreeting(url: string, child: ChildProcess): Promise<string> {
-  const deadline = Date.now() + 30_000;
+  const deadline = Date.now() + 90_000;
   while (Date.now() < deadline) {
     if (child.exitCode !== null) throw new Error(`example exited with ${child.exitCode}`);
     try {
