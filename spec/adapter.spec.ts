@@ -1,13 +1,15 @@
 /**
- * The Redis adapter, process by process: several handlers on one real
- * redis-server, each on its own HTTP server, as separate processes would be.
- * Every session is opened on one of them and used through the others.
+ * The adapters, process by process: several handlers, each on its own HTTP
+ * server, as separate processes would be, sharing one in-memory cluster
+ * (`memoryAdapter()`, which runs anywhere) or one real redis-server. Every
+ * session is opened on one of them and used through the others. The cluster
+ * specs run on both; what only Redis has (keys, sweeps, outages) on Redis.
  */
 import { execFileSync } from 'node:child_process';
 import http from 'node:http';
 import path from 'node:path';
 import IORedis from 'ioredis';
-import { ClusterUnavailableError, InvalidOptionError, sockjs, type Adapter, type Session, type SockJSHandler } from '../lib';
+import { ClusterUnavailableError, InvalidOptionError, memoryAdapter, sockjs, type Adapter, type Session, type SockJSHandler } from '../lib';
 import { redisAdapter } from '../lib/redis';
 import { SWEEP } from '../lib/redis/scripts';
 import { echo, mountAtS, post, sessionPath, stream, wsConnect, type Endpoint } from './helpers';
@@ -21,17 +23,26 @@ let redis: Redis;
 let prefixes = 0;
 const running: Endpoint[] = [];
 
-/** `count` echo processes sharing a fresh prefix on the spec's Redis. */
-async function cluster(count: number, options: Parameters<typeof echo>[0] = {}, url = redis.url): Promise<Endpoint[]> {
-  const prefix = `spec${++prefixes}`;
+/** One echo process per adapter, each on its own HTTP server. */
+async function start(adapters: Adapter[], options: Parameters<typeof echo>[0] = {}): Promise<Endpoint[]> {
   const nodes: Endpoint[] = [];
-  for (let i = 0; i < count; i++) {
-    const handler = echo({ ...options, adapter: redisAdapter({ url, prefix, node: `n${i}` }) });
-    const node = await mountAtS(handler);
+  for (const adapter of adapters) {
+    const node = await mountAtS(echo({ ...options, adapter }));
     running.push(node);
     nodes.push(node);
   }
   return nodes;
+}
+
+/** Adapters for `count` processes sharing a fresh prefix on the spec's Redis (or on `url`), named `n0`, `n1`, ... */
+function redisAdapters(count: number, url = redis.url): Adapter[] {
+  const prefix = `spec${++prefixes}`;
+  return Array.from({ length: count }, (_, i) => redisAdapter({ url, prefix, node: `n${i}` }));
+}
+
+/** `count` handlers of one fresh in-memory cluster (node ids `n0`, `n1`, ...). */
+function memoryAdapters(count: number): Adapter[] {
+  return Array<Adapter>(count).fill(memoryAdapter());
 }
 
 /** Resolves with the next session `handler` opens. */
@@ -107,20 +118,12 @@ describe('redisAdapter options', () => {
   });
 });
 
-describeWithRedis('redisAdapter', () => {
-  beforeAll(async () => {
-    redis = await startRedis();
-  });
-  afterAll(async () => {
-    await redis?.stop();
-  });
-
-  it('refuses one adapter for two handlers', async () => {
-    const adapter = redisAdapter({ url: redis.url, prefix: 'twice' });
-    const first = sockjs({ adapter });
-    expect(() => sockjs({ adapter })).toThrow(/one adapter serves one handler/);
-    await first.close();
-  });
+/**
+ * What every adapter must do, run on each: `adapters(count)` makes the
+ * adapters of `count` processes of one fresh cluster.
+ */
+function clusterSpecs(adapters: (count: number) => Adapter[]): void {
+  const cluster = (count: number, options: Parameters<typeof echo>[0] = {}): Promise<Endpoint[]> => start(adapters(count), options);
 
   /** Each receiving transport: how to ask for it, and the sending route that goes with it. */
   const RECEIVERS = [
@@ -221,9 +224,10 @@ describeWithRedis('redisAdapter', () => {
   it('closes the owner\'s session with 1009 for a send over maxMessageSize through another process', async () => {
     const [a, b] = await cluster(2, { maxMessageSize: 100 });
     const { where, session } = await openOn(a);
+    const closing = closed(session);
     const response = await post(`${b.url}${where}/xhr_send`, JSON.stringify(['x'.repeat(200)]));
     expect(response.status).toBe(413);
-    expect(await closed(session)).toEqual([1009, 'Message too big']);
+    expect(await closing).toEqual([1009, 'Message too big']);
   });
 
   it('holds sessionBinding across processes', async () => {
@@ -306,9 +310,46 @@ describeWithRedis('redisAdapter', () => {
     expect((await post(`${b.url}${where}/xhr_send`, '["x"]')).status).toBe(404);
     expect(await b.handler.clusterSessions()).toEqual([]);
   });
+}
+
+describe('memoryAdapter', () => {
+  clusterSpecs(memoryAdapters);
+
+  it('frees a left process\'s URL ids after its disconnectDelay', async () => {
+    const [a, b] = await start(memoryAdapters(2), { disconnectDelay: 100 });
+    const where = sessionPath();
+    await post(`${a.url}${where}/xhr`);
+    await a.server.close();
+    running.splice(running.indexOf(a), 1);
+    expect((await post(`${b.url}${where}/xhr`)).body).toBe('c[1001,"Server gone"]\n');
+    const opened = await eventually(async () => {
+      const reply = await post(`${b.url}${where}/xhr`);
+      return reply.body === 'o\n' ? reply : undefined;
+    }, 'the URL id free again');
+    expect(opened.status).toBe(200);
+    expect(b.handler.sessions.size).toBe(1);
+  });
+});
+
+describeWithRedis('redisAdapter', () => {
+  beforeAll(async () => {
+    redis = await startRedis();
+  });
+  afterAll(async () => {
+    await redis?.stop();
+  });
+
+  it('refuses one adapter for two handlers', async () => {
+    const adapter = redisAdapter({ url: redis.url, prefix: 'twice' });
+    const first = sockjs({ adapter });
+    expect(() => sockjs({ adapter })).toThrow(/one adapter serves one handler/);
+    await first.close();
+  });
+
+  clusterSpecs((count) => redisAdapters(count));
 
   it('leaves no key behind in Redis once sessions and processes are gone', async () => {
-    const [a, b] = await cluster(2, { disconnectDelay: 200 });
+    const [a, b] = await start(redisAdapters(2), { disconnectDelay: 200 });
     const prefix = `spec${prefixes}`;
     const client = new IORedis(redis.url);
     try {
@@ -330,7 +371,7 @@ describeWithRedis('redisAdapter', () => {
   });
 
   it('ends its HTTP sessions when the others count it dead while it still runs', async () => {
-    const [a, b] = await cluster(2);
+    const [a, b] = await start(redisAdapters(2));
     const prefix = `spec${prefixes}`;
     const { where, session } = await openOn(a);
     const ws = await wsConnect(`${a.url.replace('http', 'ws')}/000/ws3/websocket`);
@@ -406,7 +447,7 @@ describeWithRedis('redisAdapter', () => {
     const own = await startRedis();
     try {
       // Long enough for the sessions to outlive the 5 s the cluster is waited for.
-      const [a, b] = await cluster(2, { disconnectDelay: 60000 }, own.url);
+      const [a, b] = await start(redisAdapters(2, own.url), { disconnectDelay: 60000 });
       const here = sessionPath();
       const elsewhere = sessionPath();
       await post(`${a.url}${here}/xhr`);
