@@ -9,12 +9,13 @@ import { execFileSync } from 'node:child_process';
 import http from 'node:http';
 import path from 'node:path';
 import IORedis from 'ioredis';
-import { ClusterUnavailableError, InvalidOptionError, memoryAdapter, sockjs, type Adapter, type Session, type SockJSHandler } from '../lib';
+import { ClusterUnavailableError, InvalidOptionError, memoryAdapter, sockjs, type Adapter, type Session } from '../lib';
 import { redisAdapter } from '../lib/redis';
 import { SWEEP } from '../lib/redis/scripts';
-import { echo, mountAtS, post, sessionPath, stream, wsConnect, type Endpoint } from './helpers';
+import { closeOf, echo, mountAtS, nextSession, post, sessionPath, stream, wsConnect, type Endpoint } from './helpers';
 import { runChild } from './support/child';
 import { freePort } from './support/nginx';
+import { pollUntil } from './support/poll';
 import { describeWithRedis, startRedis, type Redis } from './support/redis';
 
 jest.setTimeout(30000);
@@ -45,33 +46,12 @@ function memoryAdapters(count: number): Adapter[] {
   return Array<Adapter>(count).fill(memoryAdapter());
 }
 
-/** Resolves with the next session `handler` opens. */
-function nextSession(handler: SockJSHandler): Promise<Session> {
-  return new Promise((resolve) => handler.once('connection', resolve));
-}
-
 /** Opens an xhr-polling session on `node`: its URL path and the session. */
 async function openOn(node: Endpoint): Promise<{ where: string; session: Session }> {
   const where = sessionPath();
   const opened = nextSession(node.handler);
   await post(`${node.url}${where}/xhr`);
   return { where, session: await opened };
-}
-
-/** Resolves with the code and reason of the session's `'close'`. */
-function closed(session: Session): Promise<[number, string]> {
-  return new Promise((resolve) => session.once('close', (code, reason) => resolve([code, reason])));
-}
-
-/** Polls `probe` until it returns something other than `undefined`. */
-async function eventually<T>(probe: () => Promise<T | undefined>, what: string, timeoutMs = 15000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await probe();
-    if (value !== undefined) return value;
-    if (Date.now() > deadline) throw new Error(`not within ${timeoutMs} ms: ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 50));
-  }
 }
 
 afterEach(async () => {
@@ -188,7 +168,7 @@ function clusterSpecs(adapters: (count: number) => Adapter[]): void {
     const { where, session } = await openOn(a);
     const held = await stream(`${b.url}${where}/xhr_streaming`);
     await held.until((text) => text.includes('h'.repeat(10)));
-    const closing = closed(session);
+    const closing = closeOf(session);
     held.abort();
     expect(await closing).toEqual([1002, 'Connection interrupted']);
   });
@@ -201,7 +181,7 @@ function clusterSpecs(adapters: (count: number) => Adapter[]): void {
     session.close();
     expect((await post(`${a.url}${where}/xhr`)).body).toBe('a["first"]\n');
     expect((await post(`${a.url}${where}/xhr`)).body).toBe('c[3000,"Go away!"]\n');
-    await eventually(async () => (a.handler.sessions.size === 0 ? true : undefined), 'the closed session forgotten');
+    await pollUntil('the closed session forgotten', () => a.handler.sessions.size === 0, { timeoutMs: 15000 });
     // The URL id is free again, and a new session under it opens on c.
     const reopened = nextSession(c.handler);
     expect((await post(`${c.url}${where}/xhr`)).body).toBe('o\n');
@@ -224,7 +204,7 @@ function clusterSpecs(adapters: (count: number) => Adapter[]): void {
   it('closes the owner\'s session with 1009 for a send over maxMessageSize through another process', async () => {
     const [a, b] = await cluster(2, { maxMessageSize: 100 });
     const { where, session } = await openOn(a);
-    const closing = closed(session);
+    const closing = closeOf(session);
     const response = await post(`${b.url}${where}/xhr_send`, JSON.stringify(['x'.repeat(200)]));
     expect(response.status).toBe(413);
     expect(await closing).toEqual([1009, 'Message too big']);
@@ -272,10 +252,10 @@ function clusterSpecs(adapters: (count: number) => Adapter[]): void {
     const ws = await wsConnect(`${b.url.replace('http', 'ws')}/000/ws2/websocket`);
     await ws.next();
     const [websocket] = [...b.handler.sessions.values()];
-    const listed = await eventually(async () => {
+    const listed = await pollUntil('the relayed session listed with via', async () => {
       const list = await a.handler.clusterSessions();
       return list.some((s) => s.via === 'n1') ? list : undefined;
-    }, 'the relayed session listed with via');
+    }, { timeoutMs: 15000 });
     expect(listed.sort((x, y) => x.node.localeCompare(y.node))).toEqual([
       { id: polling.id, node: 'n0', transport: 'xhr-streaming', via: 'n1' },
       { id: websocket.id, node: 'n1', transport: 'websocket' },
@@ -322,10 +302,10 @@ describe('memoryAdapter', () => {
     await a.server.close();
     running.splice(running.indexOf(a), 1);
     expect((await post(`${b.url}${where}/xhr`)).body).toBe('c[1001,"Server gone"]\n');
-    const opened = await eventually(async () => {
+    const opened = await pollUntil('the URL id free again', async () => {
       const reply = await post(`${b.url}${where}/xhr`);
       return reply.body === 'o\n' ? reply : undefined;
-    }, 'the URL id free again');
+    }, { timeoutMs: 15000 });
     expect(opened.status).toBe(200);
     expect(b.handler.sessions.size).toBe(1);
   });
@@ -361,7 +341,7 @@ describeWithRedis('redisAdapter', () => {
       expect((await client.keys(`${prefix}:url:*`)).length).toBe(3);
       expect(await client.scard(`${prefix}:urls:n0`)).toBe(3);
       // No receiving request comes back: each session times out and frees its URL id.
-      await eventually(async () => ((await client.keys(`${prefix}:url:*`)).length === 0 ? true : undefined), 'URL ids freed');
+      await pollUntil('URL ids freed', async () => (await client.keys(`${prefix}:url:*`)).length === 0, { timeoutMs: 15000 });
       expect(await client.scard(`${prefix}:urls:n0`)).toBe(0);
       await Promise.all(running.splice(0).map((node) => node.server.close()));
       expect(await client.keys(`${prefix}:*`)).toEqual([]);
@@ -381,7 +361,7 @@ describeWithRedis('redisAdapter', () => {
     try {
       await SWEEP.run(client, [`${prefix}:nodes`], [`${prefix}:`, 5000, 'n0']);
       await client.publish(`${prefix}:down`, 'n0');
-      expect(await closed(session)).toEqual([1001, 'Server gone']);
+      expect(await closeOf(session)).toEqual([1001, 'Server gone']);
     } finally {
       client.disconnect();
     }
@@ -389,10 +369,10 @@ describeWithRedis('redisAdapter', () => {
     // Its websocket sessions hold no state in Redis and carry on; n0 is back in the cluster.
     ws.ws.send('["still here"]');
     expect(await ws.next()).toBe('a["still here"]');
-    const listed = await eventually(async () => {
+    const listed = await pollUntil('n0 listed again after its next heartbeat', async () => {
       const list = await b.handler.clusterSessions();
       return list.length > 0 ? list : undefined;
-    }, 'n0 listed again after its next heartbeat');
+    }, { timeoutMs: 15000 });
     expect(listed.map((s) => [s.node, s.transport])).toEqual([['n0', 'websocket']]);
     ws.ws.close();
   });
@@ -410,12 +390,12 @@ describeWithRedis('redisAdapter', () => {
       const held = http.request(`http://127.0.0.1:${port}/echo${where}/xhr`, { method: 'POST', agent: false });
       held.on('error', () => undefined);
       held.end();
-      await eventually(async () => ((await owner.handler.clusterSessions())[0]?.via === node ? true : undefined), 'the poll relayed');
+      await pollUntil('the poll relayed', async () => (await owner.handler.clusterSessions())[0]?.via === node, { timeoutMs: 15000 });
       holder.process.kill('SIGKILL');
       await holder.exited;
       // Well within nodeTimeout: no sweep has run, yet the owner does not answer 2010.
       const polling = post(`${owner.url}${where}/xhr`);
-      await eventually(async () => ((await owner.handler.clusterSessions())[0]?.via === undefined ? true : undefined), 'the dead relay dropped', 2000);
+      await pollUntil('the dead relay dropped', async () => (await owner.handler.clusterSessions())[0]?.via === undefined, { timeoutMs: 2000 });
       session.send('after');
       expect((await polling).body).toBe('a["after"]\n');
     } finally {
@@ -434,7 +414,7 @@ describeWithRedis('redisAdapter', () => {
     expect(await post(`${a.url}${where}/xhr`)).toEqual({ status: 503, body: 'Cluster unavailable.' });
     const late = await startRedis(port);
     try {
-      await eventually(async () => ((await post(`${a.url}${where}/xhr`)).body === 'o\n' ? true : undefined), 'a session opened');
+      await pollUntil('a session opened', async () => (await post(`${a.url}${where}/xhr`)).body === 'o\n', { timeoutMs: 15000 });
       expect((await post(`${b.url}${where}/xhr_send`, '["late"]')).status).toBe(204);
       expect((await post(`${b.url}${where}/xhr`)).body).toBe('a["late"]\n');
     } finally {

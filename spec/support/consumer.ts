@@ -8,6 +8,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
+import { pollUntil } from './poll';
 
 export const root = path.resolve(__dirname, '..', '..');
 
@@ -53,16 +54,16 @@ export function makeConsumer(): Consumer {
 }
 
 /** GETs `url` until it answers (the example is up); rejects if `child` exits first or after 30 s. */
-export async function waitForGreeting(url: string, child: ChildProcess): Promise<string> {
-  const deadline = Date.now() + 30_000;
-  while (Date.now() < deadline) {
-    if (child.exitCode !== null) throw new Error(`example exited with ${child.exitCode}`);
-    try {
-      const res = await fetch(url);
-      return await res.text();
-    } catch {
-      await new Promise((resolve) => setTimeout(resolve, 200));
-    }
-  }
-  throw new Error('example did not start');
+export function waitForGreeting(url: string, child: ChildProcess): Promise<string> {
+  return pollUntil(
+    `an answer from ${url}`,
+    async () => {
+      if (child.exitCode !== null) throw new Error(`example exited with ${child.exitCode}`);
+      return fetch(url).then(
+        (res) => res.text(),
+        () => undefined,
+      );
+    },
+    { timeoutMs: 30_000, intervalMs: 200 },
+  );
 }

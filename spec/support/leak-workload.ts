@@ -15,7 +15,8 @@ import { createHook } from 'node:async_hooks';
 import http from 'node:http';
 import type { Socket } from 'node:net';
 import { sockjs, type Session } from '../../lib';
-import { listen, sleep } from '../helpers';
+import { listen } from '../helpers';
+import { pollUntil } from './poll';
 import { WIRE_TRANSPORTS, openWire, type WireTransport } from './wire';
 
 /** How a session ends. */
@@ -46,6 +47,8 @@ export interface LeakReport {
 }
 
 const CONCURRENCY = 40;
+/** How long ended sessions and their sockets may take to go. */
+const UNTIL_EMPTY = { timeoutMs: 60_000 };
 /** Echoed back large enough to end a streaming response (responseLimit below). */
 const ROLLOVER = 'x'.repeat(300);
 
@@ -75,15 +78,6 @@ async function settledHeap(): Promise<number> {
     await new Promise((resolve) => setImmediate(resolve));
   }
   return process.memoryUsage().heapUsed;
-}
-
-/** Waits for `condition`, failing after `ms`. */
-async function until(condition: () => boolean, what: string, ms = 60_000): Promise<void> {
-  const deadline = Date.now() + ms;
-  while (!condition()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await sleep(10);
-  }
 }
 
 function listenerCounts(server: http.Server): Record<string, number> {
@@ -135,9 +129,9 @@ async function main(): Promise<void> {
       }
     };
     await Promise.all(Array.from({ length: CONCURRENCY }, worker));
-    await until(() => handler.sessions.size === 0, 'the registry to empty');
+    await pollUntil('the registry to empty', () => handler.sessions.size === 0, UNTIL_EMPTY);
     agent.destroy();
-    await until(() => sockets.size === 0, 'the server sockets to close');
+    await pollUntil('the server sockets to close', () => sockets.size === 0, UNTIL_EMPTY);
   }
 
   // Warm up every code path first, so lazily built code and caches count in the baseline.
