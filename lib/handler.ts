@@ -18,14 +18,14 @@ import { cacheForAYear, sendMethodNotAllowed, sendText } from './http';
 import { MountPaths, type MountedApp } from './mount';
 import { refusal, restrictFraming } from './origin';
 import { resolveOptions, type Options, type ResolvedOptions, type TransportName } from './options';
-import { Registry } from './registry';
+import { Registry, type Locator } from './registry';
 import { greeting } from './routes/greeting';
 import { IFRAME_PATH, iframe } from './routes/iframe';
 import { info } from './routes/info';
 import type { Session } from './session';
 import { receive } from './transports/receive';
 import { jsonpSend, xhrSend } from './transports/send';
-import { SESSION_ROUTES, sessionIdOf, sessionRoutePath, type SessionRoute } from './transports/table';
+import { SESSION_ROUTES, receiverFormat, sessionIdOf, sessionRoutePath, type SessionRoute } from './transports/table';
 import { WebsocketReceiver, refusePlainRequest, websocketPings } from './transports/websocket';
 import { abortUpgrade, listenForUpgrades, type WebsocketPath } from './upgrade';
 
@@ -118,9 +118,9 @@ export function sockjs(options?: Options | SessionHandler, onSession?: SessionHa
   const opts = resolveOptions(options);
   const app = express();
   const emitter = app as unknown as EventEmitter<HandlerEvents>;
-  const cluster = opts.adapter ? new Cluster(opts.adapter, opts.disconnectDelay) : undefined;
-  const registry = new Registry(opts, (session) => emitter.emit('connection', session), cluster);
-  cluster?.serve(registry);
+  const opened = (session: Session): boolean => emitter.emit('connection', session);
+  const cluster = opts.adapter ? new Cluster({ adapter: opts.adapter, limits: opts, opened, formats: receiverFormat }) : undefined;
+  const registry = cluster?.registry ?? new Registry(opts, opened);
   const node = cluster?.node ?? randomBytes(6).toString('hex');
   const mounts = new MountPaths(app as unknown as MountedApp);
   const wss = new WebSocketServer({
@@ -191,7 +191,7 @@ export function sockjs(options?: Options | SessionHandler, onSession?: SessionHa
     if (!closed && server instanceof NetServer && !attached.has(server as Server)) attach(server as Server);
     next();
   });
-  router.use(buildRouter(opts, registry, cluster, () => closed));
+  router.use(buildRouter(opts, registry, cluster ?? registry, () => closed));
   app.use(router);
   routeMountedRequestsDirectly(app, router);
 
@@ -275,7 +275,7 @@ function waitForWebsockets(websockets: Set<WebSocket>): Promise<void> {
 }
 
 /** The Router: one route per entry of the transport table, plus greeting, info and iframe. */
-function buildRouter(opts: ResolvedOptions, registry: Registry, cluster: Cluster | undefined, isClosed: () => boolean): express.Router {
+function buildRouter(opts: ResolvedOptions, registry: Registry, locator: Locator, isClosed: () => boolean): express.Router {
   const router = express.Router({ caseSensitive: true, strict: true });
   /**
    * Every route starts here: a closed handler answers 503 to its own paths
@@ -310,8 +310,8 @@ function buildRouter(opts: ResolvedOptions, registry: Registry, cluster: Cluster
     .all(methodNotAllowed('GET'));
 
   const { responseLimit, maxMessageSize, sessionBinding } = opts;
-  const receiveContext = { registry, responseLimit, sessionBinding, cluster };
-  const sendContext = { registry, maxMessageSize, sessionBinding, cluster };
+  const receiveContext = { registry, locator, responseLimit, sessionBinding };
+  const sendContext = { registry, locator, maxMessageSize, sessionBinding };
   for (const entry of SESSION_ROUTES) {
     if (!routeEnabled(entry, opts.transports)) continue;
     const action = entry.action;
@@ -325,7 +325,7 @@ function buildRouter(opts: ResolvedOptions, registry: Registry, cluster: Cluster
     const allow = entry.preflight ? `OPTIONS, ${entry.method}` : entry.method;
     const corsMiddleware = entry.preflight || entry.cors ? [corsFor(allow, opts)] : [];
     const handle: RequestHandler = serve
-      ? (req, res) => serve(req, res, sessionIdOf(req.url))
+      ? (req, res, next) => serve(req, res, sessionIdOf(req.url), next)
       : (req, res) => refusePlainRequest(req, res);
     // Express would answer HEAD with the GET route: a session opened for nobody to read.
     if (entry.method === 'GET' && action.kind === 'receive') layer.head(methodNotAllowed(allow));

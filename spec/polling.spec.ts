@@ -5,6 +5,7 @@
  * disconnectDelay) and the refusals of bad payloads and callbacks.
  */
 import http, { type IncomingHttpHeaders, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import express, { type NextFunction, type Request, type Response } from 'express';
 import request from 'supertest';
 import { sockjs, type Options, type SessionHandler, type SockJSHandler } from '../lib';
 import { closeOf, echo, listen, nextSession, sessionPath, sleep, type Running } from './helpers';
@@ -192,6 +193,25 @@ describe('#xhr', () => {
 });
 
 describe('#xhr_send', () => {
+  it("passes an exception thrown by the application's 'data' listener on to Express, rather than answering 503", async () => {
+    const handler = sockjs((session) =>
+      session.on('data', () => {
+        throw new Error('application bug');
+      }),
+    );
+    const app = express();
+    const server = await listen({ '/sockjs': handler }, app);
+    running.push(server);
+    app.use((error: Error, _req: Request, res: Response, next: NextFunction) => {
+      void next;
+      res.status(500).type('text/plain').send(`caught: ${error.message}`);
+    });
+    const session = `${server.base}/sockjs${sessionPath()}`;
+    await xhr(session);
+    const res = await xhrSend(session, '["x"]');
+    expect({ status: res.status, text: res.text }).toEqual({ status: 500, text: 'caught: application bug' });
+  });
+
   it('answers 204 with an empty text/plain body, uncached, with CORS for the origin', async () => {
     const { session } = await serve();
     await xhr(session);

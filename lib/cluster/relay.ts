@@ -7,32 +7,23 @@
 import type { ServerResponse } from 'node:http';
 import { HEARTBEAT_FRAME, closeFrame } from '../framing';
 import { sendText } from '../http';
-import { HttpReceiver, type HttpReceiverFormat } from '../transports/http-receiver';
+import { SERVER_GONE, type RelayedResponse, type ResponseWriter } from '../registry';
 
-/** Code and reason a client gets for a session whose process died or left. */
-export const SERVER_GONE = { code: 1001, reason: 'Server gone' } as const;
 const SERVER_GONE_FRAME = closeFrame(SERVER_GONE.code, SERVER_GONE.reason);
 
 export class Relay {
   /** The owner of the session. */
   readonly owner: string;
+  readonly #response: RelayedResponse;
   readonly #res: ServerResponse;
-  readonly #format: HttpReceiverFormat;
-  readonly #callback: string;
-  readonly #responseLimit: number;
-  readonly #onMissing: (() => void) | undefined;
-  #receiver: HttpReceiver | undefined;
+  #writer: ResponseWriter | undefined;
   /** The owner sends nothing more: it ended the response, or never took it. */
   settled = false;
 
-  /** @param onMissing what to do instead of a `404` when the owner has no such session */
-  constructor(owner: string, res: ServerResponse, format: HttpReceiverFormat, callback: string, responseLimit: number, onMissing?: () => void) {
+  constructor(owner: string, response: RelayedResponse) {
     this.owner = owner;
-    this.#onMissing = onMissing;
-    this.#res = res;
-    this.#format = format;
-    this.#callback = callback;
-    this.#responseLimit = responseLimit;
+    this.#response = response;
+    this.#res = response.res;
   }
 
   /** Whether the response is still open. */
@@ -42,14 +33,12 @@ export class Relay {
 
   /** The owner took the request: the response starts (headers, prelude). */
   accept(): void {
-    if (this.#receiver === undefined && this.open) {
-      this.#receiver = new HttpReceiver(this.#res, this.#format, this.#callback, this.#responseLimit);
-    }
+    if (this.#writer === undefined && this.open) this.#writer = this.#response.open();
   }
 
   /** Whether the owner took the request. */
   get accepted(): boolean {
-    return this.#receiver !== undefined;
+    return this.#writer !== undefined;
   }
 
   /** One frame from the owner; the last one when the response is full (the owner counts alike). */
@@ -57,13 +46,13 @@ export class Relay {
     this.accept();
     // Only a response that was open and ended here is settled; one the client cut off is not.
     const open = this.open;
-    if (this.#receiver !== undefined && !this.#receiver.write(frame) && open) this.settled = true;
+    if (this.#writer !== undefined && !this.#writer.write(frame) && open) this.settled = true;
   }
 
   /** The owner ended the response. */
   end(): void {
     this.settled = true;
-    this.#receiver?.end();
+    this.#writer?.end();
   }
 
   /** The owner dropped the connection. */
@@ -75,9 +64,7 @@ export class Relay {
   /** The owner has no such session (or not for this client). */
   missing(): void {
     this.settled = true;
-    if (!this.open) return;
-    if (this.#onMissing) this.#onMissing();
-    else sendText(this.#res, 404, 'Not found.');
+    if (this.open) this.#response.missing();
   }
 
   /** The owner died or left: the session is over. */
@@ -93,12 +80,12 @@ export class Relay {
    */
   handOver(): void {
     if (!this.open) return;
-    if (this.#receiver === undefined || !this.#format.streaming) this.frame(HEARTBEAT_FRAME);
+    if (this.#writer === undefined || !this.#response.format.streaming) this.frame(HEARTBEAT_FRAME);
     this.end();
   }
 
   /** The cluster could not be asked in time. */
   unavailable(): void {
-    if (this.open && this.#receiver === undefined) sendText(this.#res, 503, 'Cluster unavailable.');
+    if (this.open && this.#writer === undefined) sendText(this.#res, 503, 'Cluster unavailable.');
   }
 }
