@@ -4,23 +4,21 @@
  * receiving request; any other process serves their requests anyway, by
  * forwarding sends to the owner and relaying the owner's frames into its
  * receiving responses. The transports only ask {@link Cluster.locate} where
- * a session is; the relaying, the forwarding and the owners it remembers are
- * this file's. Broadcasts, sends by session id and the session list go over
- * the same bus. Messaging itself (requests, replies, timeouts) is
- * `./messenger.ts`'s.
+ * a session is; the owners it remembers, the forwarding and the owner's side
+ * of relayed responses are this file's, the relaying side `./relay.ts`'s.
+ * Broadcasts, sends by session id and the session list go over the same
+ * bus. Messaging itself (requests, replies, timeouts) is `./messenger.ts`'s.
  */
 import createDebug from 'debug';
 import type { Adapter, Ownership } from '../adapter';
 import { ClusterUnavailableError } from '../errors';
 import { parseMessages } from '../framing';
-import { sendText } from '../http';
 import type { FrameFormat } from '../receiver';
 import {
   Registry,
   SERVER_GONE,
   type Locator,
   type RegistryLimits,
-  type RelayedResponse,
   type RemoteSession,
   type Whereabouts,
 } from '../registry';
@@ -28,17 +26,13 @@ import { sessionUuid } from '../session-id';
 import type { Session } from '../session';
 import { decode, type ClusterSession, type Header } from './envelope';
 import { Messenger } from './messenger';
-import { Relay } from './relay';
+import { Relays } from './relay';
 import { RemoteReceiver } from './remote-receiver';
 
 export type { ClusterSession } from './envelope';
 
 const debug = createDebug('sockjs:cluster');
 
-/** How long the client of a relayed request may wait for the owner to take it before getting `503`. */
-const ATTACH_TIMEOUT_MS = 5000;
-/** How long a leaving process waits for owners to stop sending to its relays. */
-const HANDOVER_TIMEOUT_MS = 1000;
 /** How many owners of other processes' sessions are remembered (the least recently learnt go first). */
 const OWNERS_REMEMBERED = 10_000;
 
@@ -57,23 +51,13 @@ export interface ClusterOptions {
   readonly formats: (transport: string) => FrameFormat | undefined;
 }
 
-/** A relayed receiving request: whose session, and the response it goes to. */
-interface RelayRequest {
-  readonly owner: string;
-  readonly urlId: string;
-  readonly key: string | undefined;
-  readonly response: RelayedResponse;
-  /** The owner was only remembered: when it lacks the session, ask the directory again. */
-  readonly remembered: boolean;
-}
-
 export class Cluster implements Locator {
   /** This process's sessions, named after it. */
   readonly registry: Registry;
   readonly #messenger: Messenger;
   readonly #formats: (transport: string) => FrameFormat | undefined;
-  /** Receiving requests this process relays for other owners, by relay name. */
-  readonly #relays = new Map<string, Relay>();
+  /** Receiving requests this process relays for other owners. */
+  readonly #relays: Relays;
   /** Receivers of local sessions whose requests other processes hold, by `node` and relay name. */
   readonly #remotes = new Map<string, RemoteReceiver>();
   /** The remote receiver each local session is attached to, when another process holds its request. */
@@ -93,6 +77,7 @@ export class Cluster implements Locator {
       listener: { message: (message) => this.#receive(message), nodeDown: (node) => this.#nodeDown(node) },
     });
     this.#messenger = new Messenger(bus);
+    this.#relays = new Relays(this.#messenger, (urlId) => this.#owners.delete(urlId));
     this.#formats = options.formats;
     this.registry = new Registry(options.limits, options.opened, {
       newSessionId: () => `${this.node}/${sessionUuid()}`,
@@ -141,7 +126,7 @@ export class Cluster implements Locator {
   /** The session `urlId` on `owner`, as the transports use it. */
   #elsewhere(owner: string, urlId: string, key: string | undefined, remembered: boolean): Whereabouts {
     const session: RemoteSession = {
-      receive: (response) => this.#relay({ owner, urlId, key, response, remembered }),
+      receive: (response) => this.#relays.start({ owner, urlId, key, response, remembered }),
       deliver: async (messages) => {
         if (await this.#deliver(owner, urlId, key, messages)) return true;
         if (!remembered) return false;
@@ -181,61 +166,6 @@ export class Cluster implements Locator {
       },
       // The backend is down: whether the carrier lives is unknown, so it keeps the session.
       (error: unknown) => debug('checking on %s failed: %O', remote.node, error),
-    );
-  }
-
-  /**
-   * Serves a receiving request for a session of another process: the owner
-   * attaches it like a local response and this process writes the frames
-   * it relays.
-   */
-  #relay({ owner, urlId, key, response, remembered }: RelayRequest): void {
-    const res = response.res;
-    // The client left while the owner was looked up: nothing to attach ('close' has fired).
-    if (res.destroyed) return;
-    const ref = this.#messenger.ref();
-    const relay = new Relay(owner, {
-      ...response,
-      missing: () => {
-        this.#owners.delete(urlId);
-        if (remembered) response.missing();
-        else sendText(res, 404, 'Not found.');
-      },
-    });
-    this.#relays.set(ref, relay);
-    res.once('close', () => {
-      if (this.#relays.get(ref) !== relay) return;
-      this.#relays.delete(ref);
-      if (relay.settled) return;
-      // Cut off by the client, or never started: the owner's session loses it.
-      const interrupted = !relay.accepted || !res.writableEnded;
-      this.#messenger.tell(owner, { op: 'detach', ref, from: this.node, interrupted });
-    });
-    // Until the owner has the request: the backend may be unreachable. After that the owner
-    // answers (a poll may wait for its frame as long as the heartbeat), or is found dead.
-    const timer = setTimeout(() => {
-      if (!relay.accepted && !relay.settled) relay.unavailable();
-    }, ATTACH_TIMEOUT_MS).unref();
-    const { format, callback, responseLimit } = response;
-    const attach: Header = {
-      op: 'attach',
-      ref,
-      from: this.node,
-      urlId,
-      ...(key === undefined ? {} : { key }),
-      transport: format.transport,
-      callback,
-      responseLimit,
-    };
-    this.#messenger.post(owner, attach).then(
-      (taken) => {
-        clearTimeout(timer);
-        if (!taken) this.#forgetRelay(ref)?.gone();
-      },
-      () => {
-        clearTimeout(timer);
-        relay.unavailable();
-      },
     );
   }
 
@@ -281,23 +211,8 @@ export class Cluster implements Locator {
    */
   async leave(): Promise<void> {
     this.#leaving = true;
-    await Promise.all(
-      [...this.#relays].map(async ([name, relay]) => {
-        const release = { op: 'release', ref: this.#messenger.ref(), from: this.node, relay: name } as const;
-        // An owner that cannot be told in time gets its relays ended all the same.
-        await this.#messenger.request(relay.owner, release, '', HANDOVER_TIMEOUT_MS).catch((error: unknown) => {
-          if (!(error instanceof ClusterUnavailableError)) throw error;
-        });
-        this.#forgetRelay(name)?.handOver();
-      }),
-    );
+    await this.#relays.handOver();
     await this.#messenger.leave();
-  }
-
-  #forgetRelay(name: string): Relay | undefined {
-    const relay = this.#relays.get(name);
-    this.#relays.delete(name);
-    return relay;
   }
 
   #localSessions(): ClusterSession[] {
@@ -326,19 +241,11 @@ export class Cluster implements Locator {
         this.#messenger.replied({ header, payload });
         return;
       case 'accept':
-        this.#relays.get(header.ref)?.accept();
-        return;
       case 'frame':
-        this.#relays.get(header.ref)?.frame(payload);
-        return;
       case 'end':
-        this.#forgetRelay(header.ref)?.end();
-        return;
       case 'abort':
-        this.#forgetRelay(header.ref)?.abort();
-        return;
       case 'missing':
-        this.#forgetRelay(header.ref)?.missing();
+        this.#relays.message(header, payload);
         return;
       case 'attach': {
         const check = this.#checkCarrier(registry.find(header.urlId, header.key));
@@ -418,9 +325,7 @@ export class Cluster implements Locator {
     debug('node %s is down', node);
     for (const [urlId, owner] of [...this.#owners]) if (owner === node) this.#owners.delete(urlId);
     for (const remote of [...this.#remotes.values()]) if (remote.node === node) remote.lost();
-    for (const [name, relay] of [...this.#relays]) {
-      if (relay.owner === node) this.#forgetRelay(name)?.gone();
-    }
+    this.#relays.ownerDown(node);
     this.#messenger.nodeDown(node);
   }
 }
