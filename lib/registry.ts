@@ -92,8 +92,13 @@ export interface Locator {
 
 const HERE: Whereabouts = { kind: 'here' };
 
-/** The session limits a registry applies (the handler's options). */
-export type RegistryLimits = Pick<SessionContext, 'disconnectDelay' | 'maxQueuedBytes' | 'highWaterMark'> & { readonly heartbeatDelay: number };
+/** The session limits a registry applies: the handler's options of these names. */
+export interface RegistryLimits {
+  readonly disconnectDelay: number;
+  readonly maxQueuedBytes: number;
+  readonly highWaterMark: number;
+  readonly heartbeatDelay: number;
+}
 
 /** What the registry tells the cluster, when there is one. */
 export interface RegistryCluster {
