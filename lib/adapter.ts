@@ -3,8 +3,9 @@
  * its sessions with other processes. An adapter is a directory of the HTTP
  * sessions' URL ids (which process owns each) and a message bus between
  * processes; everything SockJS-specific on top of it lives in `lib/cluster/`.
- * `sockjs-express/redis` is the adapter this package ships; without one, no
- * cluster code runs.
+ * This package ships two: `redisAdapter()` from `sockjs-express/redis`, and
+ * `memoryAdapter()`, a cluster of handlers within one process (for tests).
+ * Without one, no cluster code runs.
  */
 
 /** Where a URL session id lives, as the directory knows it. */
@@ -40,7 +41,7 @@ export interface Bus {
   release(urlId: string): void;
   /** Posts `message` to `node`; resolves `false` when no live process took it. */
   post(node: string, message: string): Promise<boolean>;
-  /** Posts `message` to every other process. */
+  /** Posts `message` to every live process, this one included. */
   postAll(message: string): Promise<void>;
   /** The live processes, this one included. */
   nodes(): Promise<string[]>;
@@ -59,10 +60,11 @@ export interface JoinOptions {
 }
 
 /**
- * A cluster backend for the `adapter` option, such as
- * `redisAdapter()` from `sockjs-express/redis`. One adapter serves one handler.
+ * A cluster backend for the `adapter` option, such as `redisAdapter()` from
+ * `sockjs-express/redis` (one adapter per handler) or `memoryAdapter()`
+ * (one adapter for every handler of its in-process cluster).
  */
 export interface Adapter {
-  /** Connects this process to the cluster; called once, by `sockjs()`. */
+  /** Connects a handler to the cluster as one process; called by `sockjs()`, once per handler. */
   join(options: JoinOptions): Bus;
 }

@@ -18,14 +18,14 @@ import { cacheForAYear, sendMethodNotAllowed, sendText } from './http';
 import { refusal, restrictFraming } from './origin';
 import { resolveOptions, type Options, type ResolvedOptions, type TransportName } from './options';
 import { InvalidArgumentError, RootMountError } from './errors';
-import { Registry, type MountedRequest } from './registry';
+import { Registry, type Locator, type MountedRequest } from './registry';
 import { greeting } from './routes/greeting';
 import { IFRAME_PATH, iframe } from './routes/iframe';
 import { info } from './routes/info';
 import type { Session } from './session';
 import { receive } from './transports/receive';
 import { jsonpSend, xhrSend } from './transports/send';
-import { SESSION_ROUTES, sessionIdOf, sessionRoutePath, type SessionRoute } from './transports/table';
+import { SESSION_ROUTES, receiverFormat, sessionIdOf, sessionRoutePath, type SessionRoute } from './transports/table';
 import { WebsocketReceiver, refusePlainRequest, websocketPings } from './transports/websocket';
 import { gateUpgrades, isUpgrade, takeUpgrade } from './upgrade';
 
@@ -138,9 +138,9 @@ export function sockjs<Context>(
     if (key !== 'constructor' && descriptor) Object.defineProperty(handle, key, descriptor);
   }
   const emitter = handle as unknown as EventEmitter<HandlerEvents<Context>>;
-  const cluster = opts.adapter ? new Cluster(opts.adapter, opts.disconnectDelay) : undefined;
-  const registry = new Registry(opts, (session) => emitter.emit('connection', session as Session<Context>), cluster);
-  cluster?.serve(registry);
+  const opened = (session: Session): boolean => emitter.emit('connection', session as Session<Context>);
+  const cluster = opts.adapter ? new Cluster({ adapter: opts.adapter, limits: opts, opened, formats: receiverFormat }) : undefined;
+  const registry = cluster?.registry ?? new Registry(opts, opened);
   const node = cluster?.node ?? randomBytes(6).toString('hex');
   const wss = new WebSocketServer({
     clientTracking: false,
@@ -207,7 +207,7 @@ export function sockjs<Context>(
     });
   }
 
-  const router = buildRouter(opts, registry, cluster, () => closed, serveUpgrade);
+  const router = buildRouter(opts, registry, cluster ?? registry, () => closed, serveUpgrade);
 
   /** The shutdown under way or done: every `close()` call resolves when it completes. */
   let shutdown: Promise<void> | undefined;
@@ -278,7 +278,7 @@ function waitForWebsockets(websockets: Set<WebSocket>): Promise<void> {
 function buildRouter(
   opts: ResolvedOptions,
   registry: Registry,
-  cluster: Cluster | undefined,
+  locator: Locator,
   isClosed: () => boolean,
   serveUpgrade: (req: IncomingMessage, res: ServerResponse, next: NextFunction, raw: boolean) => void,
 ): express.Router {
@@ -317,8 +317,8 @@ function buildRouter(
     .all(methodNotAllowed('GET'));
 
   const { responseLimit, maxMessageSize, sessionBinding } = opts;
-  const receiveContext = { registry, responseLimit, sessionBinding, cluster };
-  const sendContext = { registry, maxMessageSize, sessionBinding, cluster };
+  const receiveContext = { registry, locator, responseLimit, sessionBinding };
+  const sendContext = { registry, locator, maxMessageSize, sessionBinding };
   for (const entry of SESSION_ROUTES) {
     if (!routeEnabled(entry, opts.transports)) continue;
     const action = entry.action;
@@ -337,10 +337,10 @@ function buildRouter(
             const sessionId = sessionIdOf(req.url);
             // Only a request that may open a session makes a context.
             const context = registry.has(sessionId) ? NO_CONTEXT : sessionContext(opts, req, res, next);
-            if (context.ok) serve(req, res, sessionId, context.value);
+            if (context.ok) serve(req, res, sessionId, next, context.value)?.catch(next);
           }
         : serve
-          ? (req, res) => serve(req, res, sessionIdOf(req.url))
+          ? (req, res, next) => serve(req, res, sessionIdOf(req.url), next)?.catch(next)
           : (req, res, next) => serveUpgrade(req, res, next, false);
     // Express would answer HEAD with the GET route: a session opened for nobody to read.
     if (entry.method === 'GET' && action.kind === 'receive') layer.head(methodNotAllowed(allow));

@@ -31,6 +31,7 @@ export type {
   SessionBinding,
 } from './options';
 export type { Adapter, Bus, BusListener, JoinOptions, Ownership } from './adapter';
+export { memoryAdapter } from './memory-adapter';
 export type { ClusterSession } from './cluster/envelope';
 export { SockJSError, SessionNotOpenError, TransportError, InvalidOptionError, ClusterUnavailableError, RootMountError, InvalidArgumentError } from './errors';
 export type { SockJSErrorCode } from './errors';

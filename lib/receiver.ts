@@ -34,3 +34,39 @@ export interface Receiver {
   /** Drops the connection and whatever it still buffers (no close handshake). */
   abort(): void;
 }
+
+/**
+ * How one HTTP receiving transport writes a frame: as much of its format as
+ * another process needs to count a response it relays (see `lib/cluster/`).
+ */
+export interface FrameFormat {
+  /** The sockjs-client name of the transport. */
+  readonly transport: TransportName;
+  /** Streaming responses stay open for many frames; polling ones carry one. */
+  readonly streaming: boolean;
+  /** The bytes of one frame. */
+  frame(frame: string, callback: string): string;
+}
+
+/**
+ * How many frames one receiving response carries: one when polling, up to
+ * the response limit when streaming. A relayed response is counted on both
+ * processes alike, so both know which frame ends it.
+ */
+export class ResponseBudget {
+  readonly #streaming: boolean;
+  readonly #limit: number;
+  #written = 0;
+
+  constructor(format: FrameFormat, responseLimit: number) {
+    this.#streaming = format.streaming;
+    this.#limit = responseLimit;
+  }
+
+  /** Counts one written frame (`data`, as formatted); `false` when the response ends after it. */
+  take(data: string): boolean {
+    if (!this.#streaming) return false;
+    this.#written += Buffer.byteLength(data);
+    return this.#written < this.#limit;
+  }
+}

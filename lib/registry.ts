@@ -4,9 +4,9 @@
  * requests. Websocket sessions live exactly as long as their websocket, so
  * they are never looked up by URL id (two may share one, as the protocol allows).
  */
-import type { IncomingMessage } from 'node:http';
+import type { IncomingMessage, ServerResponse } from 'node:http';
 import { messageFrame } from './framing';
-import type { Receiver } from './receiver';
+import type { FrameFormat, Receiver } from './receiver';
 import { Session, type SessionContext, type SessionRequest } from './session';
 import { sessionUuid } from './session-id';
 import { Ticker } from './ticker';
@@ -24,13 +24,93 @@ export function describeRequest(req: IncomingMessage): SessionRequest {
   };
 }
 
+/** Code and reason a client gets for a session whose process died or left. */
+export const SERVER_GONE = { code: 1001, reason: 'Server gone' } as const;
+
+/**
+ * The answer to the one question the HTTP transports ask: where is the
+ * session of this URL id? Without an adapter it is always `here`.
+ */
+export type Whereabouts =
+  /** In this process, if anywhere: the registry has it, or makes it. */
+  | { readonly kind: 'here' }
+  /** In another process, reached through `session`. */
+  | { readonly kind: 'elsewhere'; readonly session: RemoteSession }
+  /** Its process died or left: the client gets {@link SERVER_GONE}. */
+  | { readonly kind: 'gone' }
+  /** The cluster could not be asked in time: the client gets `503`. */
+  | { readonly kind: 'unavailable' };
+
+/** A session of another process, as the transports of this one use it. */
+export interface RemoteSession {
+  /**
+   * Serves a receiving request of the session: the owner attaches it like
+   * one of its own, and writes to it through `response.open()`.
+   */
+  receive(response: RelayedResponse): void;
+  /**
+   * Hands messages from the client to the session. Resolves whether it took
+   * them; rejects with `ClusterUnavailableError` when the cluster did not answer.
+   */
+  deliver(messages: readonly string[]): Promise<boolean>;
+  /** Closes the session for a protocol reason. */
+  refuse(code: number, reason: string): void;
+}
+
+/** A receiving HTTP response that another process's session writes to. */
+export interface RelayedResponse {
+  readonly res: ServerResponse;
+  readonly format: FrameFormat;
+  /** The jsonp or htmlfile callback, or `''`. */
+  readonly callback: string;
+  readonly responseLimit: number;
+  /** Starts the response (status, headers, prelude) once the owner took it. */
+  open(): ResponseWriter;
+  /**
+   * The process asked has no such session (or not for this client); nothing
+   * was written. The directory may know better by now.
+   */
+  missing(): void;
+}
+
+/** Writes the frames the owner of a relayed response sends (an HTTP receiver of this process). */
+export interface ResponseWriter {
+  /** Writes one frame; `false` when the response is done with it. */
+  write(frame: string): boolean;
+  end(): void;
+}
+
+/** Answers where the session of a URL id is. */
+export interface Locator {
+  /**
+   * Where the HTTP session `urlId` is, for a client with binding `key`. For
+   * a receiving request (`claim`), a URL id nobody owns becomes this
+   * process's. May answer at once.
+   */
+  locate(urlId: string, key: string | undefined, claim: boolean): Whereabouts | Promise<Whereabouts>;
+}
+
+const HERE: Whereabouts = { kind: 'here' };
+
+/** The session limits a registry applies: the handler's options of these names. */
+export interface RegistryLimits {
+  readonly disconnectDelay: number;
+  readonly maxQueuedBytes: number;
+  readonly highWaterMark: number;
+  readonly heartbeatDelay: number;
+}
+
 /** What the registry tells the cluster, when there is one. */
 export interface RegistryCluster {
   newSessionId(): string;
   released(urlId: string): void;
 }
 
-export class Registry {
+/**
+ * The sessions of one process. As a {@link Locator} (without an adapter),
+ * every session is here, if anywhere.
+ */
+export class Registry implements Locator {
   /** Live sessions by their public id. */
   readonly sessions = new Map<string, Session>();
   readonly #byUrlId = new Map<string, Session>();
@@ -45,11 +125,7 @@ export class Registry {
    * @param cluster with an adapter: names sessions after this process and
    *   learns when an HTTP session's URL id is free again
    */
-  constructor(
-    limits: Pick<SessionContext, 'disconnectDelay' | 'maxQueuedBytes' | 'highWaterMark'> & { heartbeatDelay: number },
-    onOpen: (session: Session) => void,
-    cluster?: RegistryCluster,
-  ) {
+  constructor(limits: RegistryLimits, onOpen: (session: Session) => void, cluster?: RegistryCluster) {
     this.#cluster = cluster;
     this.#context = {
       newId: cluster ? () => cluster.newSessionId() : sessionUuid,
@@ -60,6 +136,10 @@ export class Registry {
       opened: onOpen,
       ended: (session) => this.#forget(session),
     };
+  }
+
+  locate(): Whereabouts {
+    return HERE;
   }
 
   /** Whether an HTTP session with this URL id lives here. */

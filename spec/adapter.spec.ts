@@ -1,18 +1,21 @@
 /**
- * The Redis adapter, process by process: several handlers on one real
- * redis-server, each on its own HTTP server, as separate processes would be.
- * Every session is opened on one of them and used through the others.
+ * The adapters, process by process: several handlers, each on its own HTTP
+ * server, as separate processes would be, sharing one in-memory cluster
+ * (`memoryAdapter()`, which runs anywhere) or one real redis-server. Every
+ * session is opened on one of them and used through the others. The cluster
+ * specs run on both; what only Redis has (keys, sweeps, outages) on Redis.
  */
 import { execFileSync } from 'node:child_process';
 import http from 'node:http';
 import path from 'node:path';
 import IORedis from 'ioredis';
-import { ClusterUnavailableError, InvalidOptionError, sockjs, type Adapter, type Session, type SockJSHandler } from '../lib';
+import { ClusterUnavailableError, InvalidOptionError, memoryAdapter, sockjs, type Adapter, type Session } from '../lib';
 import { redisAdapter } from '../lib/redis';
 import { SWEEP } from '../lib/redis/scripts';
-import { echo, mountAtS, post, sessionPath, stream, wsConnect, type Endpoint } from './helpers';
+import { closeOf, echo, mountAtS, nextSession, post, sessionPath, stream, wsConnect, type Endpoint } from './helpers';
 import { runChild } from './support/child';
 import { freePort } from './support/nginx';
+import { pollUntil } from './support/poll';
 import { describeWithRedis, startRedis, type Redis } from './support/redis';
 
 jest.setTimeout(30000);
@@ -21,22 +24,26 @@ let redis: Redis;
 let prefixes = 0;
 const running: Endpoint[] = [];
 
-/** `count` echo processes sharing a fresh prefix on the spec's Redis. */
-async function cluster(count: number, options: Parameters<typeof echo>[0] = {}, url = redis.url): Promise<Endpoint[]> {
-  const prefix = `spec${++prefixes}`;
+/** One echo process per adapter, each on its own HTTP server. */
+async function start(adapters: Adapter[], options: Parameters<typeof echo>[0] = {}): Promise<Endpoint[]> {
   const nodes: Endpoint[] = [];
-  for (let i = 0; i < count; i++) {
-    const handler = echo({ ...options, adapter: redisAdapter({ url, prefix, node: `n${i}` }) });
-    const node = await mountAtS(handler);
+  for (const adapter of adapters) {
+    const node = await mountAtS(echo({ ...options, adapter }));
     running.push(node);
     nodes.push(node);
   }
   return nodes;
 }
 
-/** Resolves with the next session `handler` opens. */
-function nextSession(handler: SockJSHandler): Promise<Session> {
-  return new Promise((resolve) => handler.once('connection', resolve));
+/** Adapters for `count` processes sharing a fresh prefix on the spec's Redis (or on `url`), named `n0`, `n1`, ... */
+function redisAdapters(count: number, url = redis.url): Adapter[] {
+  const prefix = `spec${++prefixes}`;
+  return Array.from({ length: count }, (_, i) => redisAdapter({ url, prefix, node: `n${i}` }));
+}
+
+/** `count` handlers of one fresh in-memory cluster (node ids `n0`, `n1`, ...). */
+function memoryAdapters(count: number): Adapter[] {
+  return Array<Adapter>(count).fill(memoryAdapter());
 }
 
 /** Opens an xhr-polling session on `node`: its URL path and the session. */
@@ -45,22 +52,6 @@ async function openOn(node: Endpoint): Promise<{ where: string; session: Session
   const opened = nextSession(node.handler);
   await post(`${node.url}${where}/xhr`);
   return { where, session: await opened };
-}
-
-/** Resolves with the code and reason of the session's `'close'`. */
-function closed(session: Session): Promise<[number, string]> {
-  return new Promise((resolve) => session.once('close', (code, reason) => resolve([code, reason])));
-}
-
-/** Polls `probe` until it returns something other than `undefined`. */
-async function eventually<T>(probe: () => Promise<T | undefined>, what: string, timeoutMs = 15000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await probe();
-    if (value !== undefined) return value;
-    if (Date.now() > deadline) throw new Error(`not within ${timeoutMs} ms: ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 50));
-  }
 }
 
 afterEach(async () => {
@@ -107,20 +98,12 @@ describe('redisAdapter options', () => {
   });
 });
 
-describeWithRedis('redisAdapter', () => {
-  beforeAll(async () => {
-    redis = await startRedis();
-  });
-  afterAll(async () => {
-    await redis?.stop();
-  });
-
-  it('refuses one adapter for two handlers', async () => {
-    const adapter = redisAdapter({ url: redis.url, prefix: 'twice' });
-    const first = sockjs({ adapter });
-    expect(() => sockjs({ adapter })).toThrow(/one adapter serves one handler/);
-    await first.close();
-  });
+/**
+ * What every adapter must do, run on each: `adapters(count)` makes the
+ * adapters of `count` processes of one fresh cluster.
+ */
+function clusterSpecs(adapters: (count: number) => Adapter[]): void {
+  const cluster = (count: number, options: Parameters<typeof echo>[0] = {}): Promise<Endpoint[]> => start(adapters(count), options);
 
   /** Each receiving transport: how to ask for it, and the sending route that goes with it. */
   const RECEIVERS = [
@@ -185,7 +168,7 @@ describeWithRedis('redisAdapter', () => {
     const { where, session } = await openOn(a);
     const held = await stream(`${b.url}${where}/xhr_streaming`);
     await held.until((text) => text.includes('h'.repeat(10)));
-    const closing = closed(session);
+    const closing = closeOf(session);
     held.abort();
     expect(await closing).toEqual([1002, 'Connection interrupted']);
   });
@@ -198,7 +181,7 @@ describeWithRedis('redisAdapter', () => {
     session.close();
     expect((await post(`${a.url}${where}/xhr`)).body).toBe('a["first"]\n');
     expect((await post(`${a.url}${where}/xhr`)).body).toBe('c[3000,"Go away!"]\n');
-    await eventually(async () => (a.handler.sessions.size === 0 ? true : undefined), 'the closed session forgotten');
+    await pollUntil('the closed session forgotten', () => a.handler.sessions.size === 0, { timeoutMs: 15000 });
     // The URL id is free again, and a new session under it opens on c.
     const reopened = nextSession(c.handler);
     expect((await post(`${c.url}${where}/xhr`)).body).toBe('o\n');
@@ -221,9 +204,10 @@ describeWithRedis('redisAdapter', () => {
   it('closes the owner\'s session with 1009 for a send over maxMessageSize through another process', async () => {
     const [a, b] = await cluster(2, { maxMessageSize: 100 });
     const { where, session } = await openOn(a);
+    const closing = closeOf(session);
     const response = await post(`${b.url}${where}/xhr_send`, JSON.stringify(['x'.repeat(200)]));
     expect(response.status).toBe(413);
-    expect(await closed(session)).toEqual([1009, 'Message too big']);
+    expect(await closing).toEqual([1009, 'Message too big']);
   });
 
   it('holds sessionBinding across processes', async () => {
@@ -268,10 +252,10 @@ describeWithRedis('redisAdapter', () => {
     const ws = await wsConnect(`${b.url.replace('http', 'ws')}/000/ws2/websocket`);
     await ws.next();
     const [websocket] = [...b.handler.sessions.values()];
-    const listed = await eventually(async () => {
+    const listed = await pollUntil('the relayed session listed with via', async () => {
       const list = await a.handler.clusterSessions();
       return list.some((s) => s.via === 'n1') ? list : undefined;
-    }, 'the relayed session listed with via');
+    }, { timeoutMs: 15000 });
     expect(listed.sort((x, y) => x.node.localeCompare(y.node))).toEqual([
       { id: polling.id, node: 'n0', transport: 'xhr-streaming', via: 'n1' },
       { id: websocket.id, node: 'n1', transport: 'websocket' },
@@ -306,9 +290,46 @@ describeWithRedis('redisAdapter', () => {
     expect((await post(`${b.url}${where}/xhr_send`, '["x"]')).status).toBe(404);
     expect(await b.handler.clusterSessions()).toEqual([]);
   });
+}
+
+describe('memoryAdapter', () => {
+  clusterSpecs(memoryAdapters);
+
+  it('frees a left process\'s URL ids after its disconnectDelay', async () => {
+    const [a, b] = await start(memoryAdapters(2), { disconnectDelay: 100 });
+    const where = sessionPath();
+    await post(`${a.url}${where}/xhr`);
+    await a.server.close();
+    running.splice(running.indexOf(a), 1);
+    expect((await post(`${b.url}${where}/xhr`)).body).toBe('c[1001,"Server gone"]\n');
+    const opened = await pollUntil('the URL id free again', async () => {
+      const reply = await post(`${b.url}${where}/xhr`);
+      return reply.body === 'o\n' ? reply : undefined;
+    }, { timeoutMs: 15000 });
+    expect(opened.status).toBe(200);
+    expect(b.handler.sessions.size).toBe(1);
+  });
+});
+
+describeWithRedis('redisAdapter', () => {
+  beforeAll(async () => {
+    redis = await startRedis();
+  });
+  afterAll(async () => {
+    await redis?.stop();
+  });
+
+  it('refuses one adapter for two handlers', async () => {
+    const adapter = redisAdapter({ url: redis.url, prefix: 'twice' });
+    const first = sockjs({ adapter });
+    expect(() => sockjs({ adapter })).toThrow(/one adapter serves one handler/);
+    await first.close();
+  });
+
+  clusterSpecs((count) => redisAdapters(count));
 
   it('leaves no key behind in Redis once sessions and processes are gone', async () => {
-    const [a, b] = await cluster(2, { disconnectDelay: 200 });
+    const [a, b] = await start(redisAdapters(2), { disconnectDelay: 200 });
     const prefix = `spec${prefixes}`;
     const client = new IORedis(redis.url);
     try {
@@ -320,7 +341,7 @@ describeWithRedis('redisAdapter', () => {
       expect((await client.keys(`${prefix}:url:*`)).length).toBe(3);
       expect(await client.scard(`${prefix}:urls:n0`)).toBe(3);
       // No receiving request comes back: each session times out and frees its URL id.
-      await eventually(async () => ((await client.keys(`${prefix}:url:*`)).length === 0 ? true : undefined), 'URL ids freed');
+      await pollUntil('URL ids freed', async () => (await client.keys(`${prefix}:url:*`)).length === 0, { timeoutMs: 15000 });
       expect(await client.scard(`${prefix}:urls:n0`)).toBe(0);
       await Promise.all(running.splice(0).map((node) => node.server.close()));
       expect(await client.keys(`${prefix}:*`)).toEqual([]);
@@ -330,7 +351,7 @@ describeWithRedis('redisAdapter', () => {
   });
 
   it('ends its HTTP sessions when the others count it dead while it still runs', async () => {
-    const [a, b] = await cluster(2);
+    const [a, b] = await start(redisAdapters(2));
     const prefix = `spec${prefixes}`;
     const { where, session } = await openOn(a);
     const ws = await wsConnect(`${a.url.replace('http', 'ws')}/000/ws3/websocket`);
@@ -340,7 +361,7 @@ describeWithRedis('redisAdapter', () => {
     try {
       await SWEEP.run(client, [`${prefix}:nodes`], [`${prefix}:`, 5000, 'n0']);
       await client.publish(`${prefix}:down`, 'n0');
-      expect(await closed(session)).toEqual([1001, 'Server gone']);
+      expect(await closeOf(session)).toEqual([1001, 'Server gone']);
     } finally {
       client.disconnect();
     }
@@ -348,10 +369,10 @@ describeWithRedis('redisAdapter', () => {
     // Its websocket sessions hold no state in Redis and carry on; n0 is back in the cluster.
     ws.ws.send('["still here"]');
     expect(await ws.next()).toBe('a["still here"]');
-    const listed = await eventually(async () => {
+    const listed = await pollUntil('n0 listed again after its next heartbeat', async () => {
       const list = await b.handler.clusterSessions();
       return list.length > 0 ? list : undefined;
-    }, 'n0 listed again after its next heartbeat');
+    }, { timeoutMs: 15000 });
     expect(listed.map((s) => [s.node, s.transport])).toEqual([['n0', 'websocket']]);
     ws.ws.close();
   });
@@ -369,12 +390,12 @@ describeWithRedis('redisAdapter', () => {
       const held = http.request(`http://127.0.0.1:${port}/echo${where}/xhr`, { method: 'POST', agent: false });
       held.on('error', () => undefined);
       held.end();
-      await eventually(async () => ((await owner.handler.clusterSessions())[0]?.via === node ? true : undefined), 'the poll relayed');
+      await pollUntil('the poll relayed', async () => (await owner.handler.clusterSessions())[0]?.via === node, { timeoutMs: 15000 });
       holder.process.kill('SIGKILL');
       await holder.exited;
       // Well within nodeTimeout: no sweep has run, yet the owner does not answer 2010.
       const polling = post(`${owner.url}${where}/xhr`);
-      await eventually(async () => ((await owner.handler.clusterSessions())[0]?.via === undefined ? true : undefined), 'the dead relay dropped', 2000);
+      await pollUntil('the dead relay dropped', async () => (await owner.handler.clusterSessions())[0]?.via === undefined, { timeoutMs: 2000 });
       session.send('after');
       expect((await polling).body).toBe('a["after"]\n');
     } finally {
@@ -393,7 +414,7 @@ describeWithRedis('redisAdapter', () => {
     expect(await post(`${a.url}${where}/xhr`)).toEqual({ status: 503, body: 'Cluster unavailable.' });
     const late = await startRedis(port);
     try {
-      await eventually(async () => ((await post(`${a.url}${where}/xhr`)).body === 'o\n' ? true : undefined), 'a session opened');
+      await pollUntil('a session opened', async () => (await post(`${a.url}${where}/xhr`)).body === 'o\n', { timeoutMs: 15000 });
       expect((await post(`${b.url}${where}/xhr_send`, '["late"]')).status).toBe(204);
       expect((await post(`${b.url}${where}/xhr`)).body).toBe('a["late"]\n');
     } finally {
@@ -406,7 +427,7 @@ describeWithRedis('redisAdapter', () => {
     const own = await startRedis();
     try {
       // Long enough for the sessions to outlive the 5 s the cluster is waited for.
-      const [a, b] = await cluster(2, { disconnectDelay: 60000 }, own.url);
+      const [a, b] = await start(redisAdapters(2, own.url), { disconnectDelay: 60000 });
       const here = sessionPath();
       const elsewhere = sessionPath();
       await post(`${a.url}${here}/xhr`);

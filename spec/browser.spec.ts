@@ -10,7 +10,7 @@ import { listen, type Running } from './helpers';
 import { describeWithChromium, launchChromium } from './support/chromium';
 import { nginxMissing, startNginx } from './support/nginx';
 import type { Outcome } from './support/drive';
-import { pageRoutes, type PageGlobals } from './support/page';
+import { echoInPage, pageRoutes, type PageGlobals } from './support/page';
 import { describeRequiring } from './support/requires';
 
 /** How long the page waits for any one exchange before it reports a timeout. */
@@ -95,17 +95,6 @@ const PLACEMENTS: readonly {
     },
   },
 ];
-
-/** Echoes `messages` (default: the whole message set) in the page; see sockjsEcho. */
-function echo(page: Page, url: string, transport: string, messages?: string[]): Promise<Outcome> {
-  return page.evaluate(
-    ([url, transport, messages, ms]) => {
-      const g = globalThis as unknown as PageGlobals;
-      return g.sockjsEcho(g.SockJS, url, transport, messages ?? g.sockjsMessages, ms);
-    },
-    [url, transport, messages, WAIT_MS] as const,
-  );
-}
 
 /** Opens in the page and waits for the close event. */
 function untilClosed(page: Page, url: string, transport: string): Promise<Outcome> {
@@ -200,7 +189,7 @@ describeWithChromium('sockjs-client in Chromium', () => {
           }
 
           it(`opens with ${name} and echoes every message unchanged and in order, running none as script`, async () => {
-            const outcome = await echo(page, `${placed.server}/echo`, name);
+            const outcome = await echoInPage(page, `${placed.server}/echo`, name, WAIT_MS);
             const pwned = await page.evaluate(() => (globalThis as unknown as PageGlobals).sockjsPwned);
             expect({ ...outcome, pwned, dialogs }).toMatchObject({
               opened: true,
@@ -226,7 +215,7 @@ describeWithChromium('sockjs-client in Chromium', () => {
             });
           } else {
             it('works where websocket is disabled', async () => {
-              const outcome = await echo(page, `${placed.server}/disabled_websocket_echo`, name, FEW);
+              const outcome = await echoInPage(page, `${placed.server}/disabled_websocket_echo`, name, WAIT_MS, FEW);
               expect(outcome).toMatchObject({ opened: true, transport: name, error: undefined, difference: undefined });
             });
           }
@@ -234,7 +223,7 @@ describeWithChromium('sockjs-client in Chromium', () => {
           // The JSESSIONID cookie rides on HTTP session responses; a websocket handshake sets none.
           const cookieSet = name !== 'websocket';
           it(`works against the JSESSIONID endpoint${cookieSet ? ', which sets the cookie' : ''}`, async () => {
-            const outcome = await echo(page, `${placed.server}/cookie_needed_echo`, name, FEW);
+            const outcome = await echoInPage(page, `${placed.server}/cookie_needed_echo`, name, WAIT_MS, FEW);
             expect(outcome).toMatchObject({ opened: true, transport: name, error: undefined, difference: undefined });
             if (cookieSet) {
               const cookies = await context.cookies(placed.server);

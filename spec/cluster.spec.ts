@@ -11,14 +11,17 @@ import type { Browser, BrowserContext, Page } from 'playwright-core';
 import type { SockJSHandler } from '../lib';
 import { runChild, type Child } from './support/child';
 import { describeWithChromium, launchChromium } from './support/chromium';
-import type { Outcome, sockjsConnect } from './support/drive';
+import type { sockjsConnect } from './support/drive';
 import { describeWithNginx, proxyTo, startNginx, type Proxy } from './support/nginx';
-import type { PageGlobals } from './support/page';
+import { echoInPage, type PageGlobals } from './support/page';
+import { pollUntil } from './support/poll';
 import { describeWithRedis, startRedis, type Redis } from './support/redis';
 
 /** How long the page, or the spec, waits for any one thing before it reports what it saw. */
 const WAIT_MS = 30000;
 jest.setTimeout(2 * WAIT_MS);
+/** How the spec polls a process's state: every 100 ms, for up to `WAIT_MS`. */
+const WAITING = { timeoutMs: WAIT_MS, intervalMs: 100 };
 
 /**
  * Every transport sockjs-client 1.6 has in Chromium, and what the server calls the
@@ -83,17 +86,6 @@ async function listed(node: ClusterNode): Promise<Listed[]> {
 async function served(node: ClusterNode): Promise<number> {
   const counts = await control<Record<string, number>>(node, 'requests');
   return Object.values(counts).reduce((sum, n) => sum + n, 0);
-}
-
-/** Calls `probe` every 100 ms until it returns something, or throws after `WAIT_MS` with `what` and its last answer. */
-async function until<T>(what: string, probe: () => Promise<T | undefined>, last: () => unknown = () => undefined): Promise<T> {
-  const deadline = Date.now() + WAIT_MS;
-  for (;;) {
-    const result = await probe();
-    if (result !== undefined) return result;
-    if (Date.now() > deadline) throw new Error(`${what}: not within ${WAIT_MS} ms; last seen ${JSON.stringify(last())}`);
-    await new Promise((resolve) => setTimeout(resolve, 100));
-  }
 }
 
 /** What the page's globals offer besides {@link PageGlobals}: the driver's connect, and the session it holds. */
@@ -178,17 +170,6 @@ function sendHeld(page: Page, message: string): Promise<void> {
   return page.evaluate((message) => (globalThis as unknown as ClusterGlobals).held?.sock.send(message), message);
 }
 
-/** Echoes {@link MESSAGES} in the page over a fresh session; see sockjsEcho. */
-function echo(page: Page, url: string, transport: string): Promise<Outcome> {
-  return page.evaluate(
-    ([url, transport, messages, ms]) => {
-      const g = globalThis as unknown as PageGlobals;
-      return g.sockjsEcho(g.SockJS, url, transport, messages, ms);
-    },
-    [url, transport, MESSAGES, WAIT_MS] as const,
-  );
-}
-
 async function openPage(browser: Browser, base: string): Promise<{ context: BrowserContext; page: Page }> {
   const context = await browser.newContext();
   const page = await context.newPage();
@@ -235,7 +216,7 @@ describeWithRedis('three processes on Redis', () => {
             try {
               const before = await Promise.all(nodes.map(served));
               for (let i = 0; i < sessions; i++) {
-                const outcome = await echo(page, url, name);
+                const outcome = await echoInPage(page, url, name, WAIT_MS, MESSAGES);
                 expect(outcome).toMatchObject({ opened: true, transport: name, error: undefined, difference: undefined });
               }
               const after = await Promise.all(nodes.map(served));
@@ -250,7 +231,8 @@ describeWithRedis('three processes on Redis', () => {
         it('every process stops listing the echo sessions within the disconnect delay once their clients left', async () => {
           for (const node of nodes) {
             let last: Listed[] = [];
-            await until(`${node.id} listing no session`, async () => ((last = await listed(node)).length === 0 ? true : undefined), () => last);
+            const noSession = async (): Promise<boolean> => (last = await listed(node)).length === 0;
+            await pollUntil(`${node.id} listing no session`, noSession, { ...WAITING, lastSeen: () => last });
           }
         });
       });
@@ -267,14 +249,11 @@ describeWithRedis('three processes on Redis', () => {
             const known = new Set((await listed(nodes[0])).map((session) => session.id));
             const state = await hold(page, url, name);
             if (!state.opened || state.close !== null) throw new Error(`${name} did not open: ${JSON.stringify(state)}`);
-            const fresh = await until(
-              `${name}'s session listed`,
-              async () => {
-                seen = (await listed(nodes[0])).filter((session) => !known.has(session.id));
-                return seen.length > 0 ? seen : undefined;
-              },
-              () => seen,
-            );
+            const newlyListed = async (): Promise<Listed[] | undefined> => {
+              seen = (await listed(nodes[0])).filter((session) => !known.has(session.id));
+              return seen.length > 0 ? seen : undefined;
+            };
+            const fresh = await pollUntil(`${name}'s session listed`, newlyListed, { ...WAITING, lastSeen: () => seen });
             if (fresh.length !== 1) throw new Error(`${name}: more than one new session listed: ${JSON.stringify(fresh)}`);
             held[held.length - 1].id = fresh[0].id;
           }
@@ -317,12 +296,12 @@ describeWithRedis('three processes on Redis', () => {
         it('SIGKILL of one process closes the sessions it owned, the ones it carried close or carry on, the rest still echo and get broadcasts, and the survivors list only the live ones', async () => {
           // Receiving requests settle after the broadcasts: wait until two listings a second apart agree.
           let sessions: Listed[] = [];
-          await until('a settled listing', async () => {
+          await pollUntil('a settled listing', async () => {
             const previous = JSON.stringify(sessions);
             await new Promise((resolve) => setTimeout(resolve, 1000));
             sessions = (await listed(nodes[0])).filter((session) => held.some(({ id }) => id === session.id));
-            return sessions.length === held.length && JSON.stringify(sessions) === previous ? true : undefined;
-          });
+            return sessions.length === held.length && JSON.stringify(sessions) === previous;
+          }, WAITING);
           const record = new Map(sessions.map((session) => [session.id, session]));
           const entry = (id: string): Listed => record.get(id) as Listed;
           const owns = (node: ClusterNode, { id }: Held): boolean => entry(id).node === node.id;
@@ -388,11 +367,8 @@ describeWithRedis('three processes on Redis', () => {
           const expected = live.map(({ id }) => id).sort((a, b) => a.localeCompare(b));
           for (const survivor of survivors) {
             let last: Listed[] = [];
-            await until(
-              `${survivor.id} listing only the live sessions`,
-              async () => ((last = await listed(survivor)).map((s) => s.id).join() === expected.join() ? true : undefined),
-              () => last,
-            );
+            const onlyLive = async (): Promise<boolean> => (last = await listed(survivor)).map((s) => s.id).join() === expected.join();
+            await pollUntil(`${survivor.id} listing only the live sessions`, onlyLive, { ...WAITING, lastSeen: () => last });
           }
           for (const h of unaware) {
             await sendHeld(h.page, probe(h));

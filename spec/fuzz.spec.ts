@@ -4,8 +4,10 @@
  * bodies over HTTP, random frames over SockJS and raw websockets, and raw
  * bytes after a websocket handshake (huge length claims included). The
  * server must stay alive, never let an error reach Express, answer every
- * request with a deliberate status and a text body, and close every
- * websocket with a known code.
+ * request with a deliberate status and a text body within a few seconds (a
+ * hang fails the property, so fast-check shrinks it like any other), and
+ * close every websocket with a known code. It all runs twice: on one handler,
+ * and on two handlers of one `memoryAdapter()` cluster taking requests in turn.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import http from 'node:http';
@@ -25,14 +27,23 @@ const PROTOCOL_500 = new Set(['Payload expected.', 'Broken JSON encoding.', '"ca
 const TEXT_TYPES = /^(text\/plain|text\/html|text\/event-stream|application\/javascript|application\/json)\b/;
 /** Close codes a websocket may end with: normal, protocol error, binary refused, bad UTF-8, too big, none given. */
 const CLOSE_CODES = new Set([1000, 1002, 1003, 1005, 1007, 1009]);
+/**
+ * How long one request, upgrade or websocket may take before it counts as a
+ * hang. Held polls end with the server's 500 ms heartbeat and streamed
+ * responses are cut off at their headers, so anything this slow is stuck.
+ */
+const ANSWER_WITHIN_MS = 5000;
 
 let child: ChildProcess;
 let base = '';
 let port = 0;
 let stderr = '';
 
-beforeAll(async () => {
-  child = spawn(process.execPath, ['-r', 'ts-node/register/transpile-only', path.join(__dirname, 'support/fuzz-server.ts'), String(MAX_MESSAGE_SIZE)], {
+/** Starts the fuzz server; `memory`: two handlers on one in-memory cluster. */
+async function startServer(memory: boolean): Promise<void> {
+  stderr = '';
+  const args = [String(MAX_MESSAGE_SIZE), ...(memory ? ['memory'] : [])];
+  child = spawn(process.execPath, ['-r', 'ts-node/register/transpile-only', path.join(__dirname, 'support/fuzz-server.ts'), ...args], {
     cwd: path.join(__dirname, '..'),
     stdio: ['ignore', 'pipe', 'pipe'],
   });
@@ -47,21 +58,27 @@ beforeAll(async () => {
     child.once('exit', (code) => reject(new Error(`fuzz server exited with ${code}: ${stderr}`)));
   });
   base = `http://127.0.0.1:${port}`;
-}, 60_000);
+}
 
-afterAll(async () => {
+async function stopServer(): Promise<void> {
   if (child && child.exitCode === null) {
     const exited = new Promise((resolve) => child.once('exit', resolve));
     child.kill();
     await exited;
   }
-});
+}
 
-afterEach(() => {
-  // The server lived through it, and no error escaped to Express or the process.
-  const faults = stderr.split('\n').filter((line) => line.startsWith('FAULT'));
-  expect({ alive: child.exitCode === null && child.signalCode === null, faults, stderr }).toEqual({ alive: true, faults: [], stderr });
-});
+/** Rejects after {@link ANSWER_WITHIN_MS} with `what`, calling `cancel` first, unless `promise` settles before. */
+function inTime<T>(promise: Promise<T>, what: string, cancel: () => void): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const late = new Promise<never>((_resolve, reject) => {
+    timer = setTimeout(() => {
+      cancel();
+      reject(new Error(`hang: ${what} not answered within ${ANSWER_WITHIN_MS} ms`));
+    }, ANSWER_WITHIN_MS);
+  });
+  return Promise.race([promise, late]).finally(() => clearTimeout(timer));
+}
 
 /** Percent-encodes what a URL cannot carry raw, but leaves `%` alone so malformed escapes get through. */
 function pathPart(text: string): string {
@@ -97,7 +114,15 @@ const urlPath = fc
   )
   .map(([p, q]) => (q ? `${p}?c=${pathPart(q.callback)}${q.extra === null ? '' : '&' + pathPart(q.extra)}` : p));
 
+/** Words a server might mistake for something other than data: its own result names, JSON keywords, empty forms. */
+const WORDS = ['aborted', 'too-large', 'ok', 'null', 'true', 'false', '0', '""', '[]', '{}', '[null]', '["aborted"]', 'd=', 'd', '__proto__', 'undefined'];
+const word = fc.constantFrom(...WORDS);
+
 const body = fc.oneof(
+  word,
+  fc.array(word, { minLength: 1, maxLength: 4 }).map((words) => words.join('')),
+  fc.array(word, { maxLength: 4 }).map((words) => JSON.stringify(words)),
+  word.map((w) => 'd=' + pathPart(w)),
   fc.array(fc.string({ unit: 'binary' })).map((messages) => JSON.stringify(messages)),
   fc.string({ unit: 'binary' }),
   fc.json(),
@@ -118,13 +143,16 @@ interface Answer {
   reset?: boolean;
 }
 
-/** Sends one request. Streamed (chunked) responses are cut off once their headers arrived. */
+/**
+ * Sends one request. Streamed (chunked) responses are cut off once their
+ * headers arrived. Rejects when no answer came in time (see {@link inTime}).
+ */
 function send(method: string, url: string, payload?: string | Buffer, type?: string | null, chunked = false): Promise<Answer> {
-  return new Promise((resolve, reject) => {
-    const headers: Record<string, string> = {};
-    if (type) headers['Content-Type'] = type;
-    // A connection per request: a reset is then this request's own.
-    const req = http.request(base + url, { method, agent: false, headers });
+  const headers: Record<string, string> = {};
+  if (type) headers['Content-Type'] = type;
+  // A connection per request: a reset is then this request's own.
+  const req = http.request(base + url, { method, agent: false, headers });
+  const answer = new Promise<Answer>((resolve, reject) => {
     req.on('error', (error: NodeJS.ErrnoException) =>
       error.code === 'ECONNRESET' || error.code === 'EPIPE' ? resolve({ status: 0, type: undefined, text: '', reset: true }) : reject(error),
     );
@@ -144,6 +172,7 @@ function send(method: string, url: string, payload?: string | Buffer, type?: str
       req.end(bytes.subarray(bytes.length >> 1));
     } else req.end(payload);
   });
+  return inTime(answer, `${method} ${url}`, () => req.destroy());
 }
 
 /**
@@ -160,7 +189,19 @@ function deliberate(answer: Answer, method = 'POST'): boolean {
 
 let live = 0;
 
-describe('fuzz', () => {
+describe.each([
+  ['on one handler', false],
+  ['on two handlers of one memoryAdapter cluster', true],
+])('fuzz %s', (_name, memory) => {
+  beforeAll(() => startServer(memory), 60_000);
+  afterAll(stopServer);
+
+  afterEach(() => {
+    // The server lived through it, and no error escaped to Express or the process.
+    const faults = stderr.split('\n').filter((line) => line.startsWith('FAULT'));
+    expect({ alive: child.exitCode === null && child.signalCode === null, faults, stderr }).toEqual({ alive: true, faults: [], stderr });
+  });
+
   it('answers random methods, paths, session ids and callbacks with a deliberate status', async () => {
     await fc.assert(
       fc.asyncProperty(fc.constantFrom('GET', 'POST', 'OPTIONS', 'PUT', 'DELETE', 'HEAD'), urlPath, body, contentType, async (method, url, payload, type) => {
@@ -212,10 +253,11 @@ describe('fuzz', () => {
         const ws = new WebSocket(url);
         ws.on('error', () => undefined);
         const closed = new Promise<number>((resolve) => ws.once('close', (code) => resolve(code)));
-        await new Promise<void>((resolve, reject) => {
+        const opened = new Promise<void>((resolve, reject) => {
           ws.once('open', () => resolve());
           ws.once('unexpected-response', (_req, res) => reject(new Error(`upgrade answered ${res.statusCode}`)));
         });
+        await inTime(opened, `the handshake of ${url}`, () => ws.terminate());
         for (const f of frames) {
           if (ws.readyState !== WebSocket.OPEN) break;
           if (f.kind === 'binary') ws.send(f.data, { binary: true });
@@ -224,7 +266,7 @@ describe('fuzz', () => {
           else ws.send(f.data);
         }
         if (ws.readyState === WebSocket.OPEN) ws.close(1000);
-        const code = await closed;
+        const code = await inTime(closed, `the close of ${url}`, () => ws.terminate());
         expect({ frames, code, known: CLOSE_CODES.has(code) }).toEqual({ frames, code, known: true });
         codes.add(code);
       }),
@@ -304,8 +346,8 @@ function rawWebsocket(
   { target, method = 'GET', upgrade = 'websocket' }: { target: string; method?: string; upgrade?: string },
   bytes: Buffer,
 ): Promise<{ status: number; closeCode: number | undefined }> {
-  return new Promise((resolve, reject) => {
-    const socket = net.connect(port, '127.0.0.1');
+  const socket = net.connect(port, '127.0.0.1');
+  const answer = new Promise<{ status: number; closeCode: number | undefined }>((resolve, reject) => {
     const chunks: Buffer[] = [];
     let upgraded = false;
     const statusOf = (all: Buffer): number => Number(/^HTTP\/1\.1 (\d+)/.exec(all.toString('latin1'))?.[1]);
@@ -331,6 +373,7 @@ function rawWebsocket(
         'Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n',
     );
   });
+  return inTime(answer, `${method} ${target} upgrading to ${JSON.stringify(upgrade)}`, () => socket.destroy());
 }
 
 /** The code of the first close frame among the server's (unmasked) frames. */

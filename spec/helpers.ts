@@ -58,8 +58,18 @@ export async function mountAtS(handler: SockJSHandler): Promise<Endpoint> {
     handler,
     base: server.base,
     url: `${server.base}/s`,
-    nextSession: () => new Promise((resolve) => handler.once('connection', resolve)),
+    nextSession: () => nextSession(handler),
   };
+}
+
+/** The next session `handler` opens. */
+export function nextSession(handler: SockJSHandler): Promise<Session> {
+  return new Promise((resolve) => handler.once('connection', resolve));
+}
+
+/** The code and reason of `session`'s `'close'`. */
+export function closeOf(session: Session): Promise<[number, string]> {
+  return new Promise((resolve) => session.once('close', (code, reason) => resolve([code, reason])));
 }
 
 /** An echo handler: every message comes back. */
@@ -187,27 +197,49 @@ export function wsConnect(url: string, headers?: Record<string, string>): Promis
     openClients.add(ws);
     const inbox: string[] = [];
     let isClosed = false;
+    /** The pending {@link next} calls, woken by every message and by the close. */
+    const waiting = new Set<() => void>();
+    const wake = (): void => {
+      for (const waiter of [...waiting]) waiter();
+    };
     const closed = new Promise<{ code: number; reason: string }>((done) => {
       ws.once('close', (code, reason) => {
         isClosed = true;
         openClients.delete(ws);
         done({ code, reason: reason.toString() });
+        wake();
       });
     });
-    ws.on('message', (data, isBinary) => inbox.push(isBinary ? '<binary>' : data.toString()));
+    ws.on('message', (data, isBinary) => {
+      inbox.push(isBinary ? '<binary>' : data.toString());
+      wake();
+    });
     ws.once('error', reject);
     ws.once('open', () => {
       ws.on('error', () => undefined);
       resolve({ ws, closed, next });
     });
-    async function next(timeoutMs = 2000): Promise<string> {
-      const deadline = Date.now() + timeoutMs;
-      while (inbox.length === 0) {
-        if (isClosed) throw new Error('websocket closed before a message arrived');
-        if (Date.now() > deadline) throw new Error(`no message within ${timeoutMs} ms`);
-        await sleep(5);
-      }
-      return inbox.shift() as string;
+    function next(timeoutMs = 2000): Promise<string> {
+      return new Promise((done, fail) => {
+        const settled = (): boolean => {
+          const message = inbox.shift();
+          if (message !== undefined) done(message);
+          else if (isClosed) fail(new Error('websocket closed before a message arrived'));
+          else return false;
+          return true;
+        };
+        if (settled()) return;
+        const timer = setTimeout(() => {
+          waiting.delete(waiter);
+          fail(new Error(`no message within ${timeoutMs} ms`));
+        }, timeoutMs);
+        const waiter = (): void => {
+          if (!settled()) return;
+          clearTimeout(timer);
+          waiting.delete(waiter);
+        };
+        waiting.add(waiter);
+      });
     }
   });
 }

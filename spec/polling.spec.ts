@@ -4,10 +4,12 @@
  * life (2010 for a second receiver, 1002 after an abort, heartbeats,
  * disconnectDelay) and the refusals of bad payloads and callbacks.
  */
-import http, { type IncomingHttpHeaders, type Server } from 'node:http';
+import http, { type IncomingHttpHeaders, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import express, { type NextFunction, type Request, type Response } from 'express';
 import request from 'supertest';
-import { sockjs, type Options, type Session, type SessionHandler, type SockJSHandler } from '../lib';
-import { echo, listen, sessionPath, sleep, type Running } from './helpers';
+import { sockjs, type Options, type SessionHandler, type SockJSHandler } from '../lib';
+import { closeOf, echo, listen, nextSession, sessionPath, sleep, type Running } from './helpers';
+import { pollUntil } from './support/poll';
 
 const NO_CACHE = 'no-store, no-cache, no-transform, must-revalidate, max-age=0';
 const JAVASCRIPT = 'application/javascript; charset=UTF-8';
@@ -72,19 +74,17 @@ function send(
   return { reply, abort };
 }
 
-/** Resolves once `server` has taken its next request and routed it. */
-function arrival(server: Server): Promise<void> {
-  return new Promise((resolve) => server.once('request', () => setTimeout(resolve, 50)));
-}
-
-/** The next session the handler opens. */
-function nextSession(handler: SockJSHandler): Promise<Session> {
-  return new Promise((resolve) => handler.once('connection', resolve));
-}
-
-/** The code and reason `session` closes with. */
-function closeOf(session: Session): Promise<[number, string]> {
-  return new Promise((resolve) => session.once('close', (code, reason) => resolve([code, reason])));
+/**
+ * Resolves once `server`'s next request is attached to its session as a
+ * receiver: the receiver's first act is to give the held response its
+ * Content-Type, which no event announces (nothing is sent until a frame).
+ */
+function attached(server: Server): Promise<void> {
+  return new Promise((resolve, reject) => {
+    server.once('request', (_req: IncomingMessage, res: ServerResponse) => {
+      pollUntil('the poll attached', () => res.hasHeader('content-type')).then(() => resolve(), reject);
+    });
+  });
 }
 
 const xhr = (session: string) => request(session).post('/xhr');
@@ -139,7 +139,7 @@ describe('#xhr', () => {
   it('refuses a second poll with c[2010] while the first keeps waiting and later gets the message', async () => {
     const { session, server } = await serve();
     await xhr(session);
-    const arrived = arrival(server);
+    const arrived = attached(server);
     const first = send('POST', `${session}/xhr`);
     await arrived;
     const second = await xhr(session);
@@ -164,7 +164,7 @@ describe('#xhr', () => {
     const opened = nextSession(handler);
     await xhr(session);
     const closed = closeOf(await opened);
-    const arrived = arrival(server);
+    const arrived = attached(server);
     const waiting = send('POST', `${session}/xhr`);
     await arrived;
     waiting.abort();
@@ -193,6 +193,25 @@ describe('#xhr', () => {
 });
 
 describe('#xhr_send', () => {
+  it("passes an exception thrown by the application's 'data' listener on to Express, rather than answering 503", async () => {
+    const handler = sockjs((session) =>
+      session.on('data', () => {
+        throw new Error('application bug');
+      }),
+    );
+    const app = express();
+    const server = await listen({ '/sockjs': handler }, app);
+    running.push(server);
+    app.use((error: Error, _req: Request, res: Response, next: NextFunction) => {
+      void next;
+      res.status(500).type('text/plain').send(`caught: ${error.message}`);
+    });
+    const session = `${server.base}/sockjs${sessionPath()}`;
+    await xhr(session);
+    const res = await xhrSend(session, '["x"]');
+    expect({ status: res.status, text: res.text }).toEqual({ status: 500, text: 'caught: application bug' });
+  });
+
   it('answers 204 with an empty text/plain body, uncached, with CORS for the origin', async () => {
     const { session } = await serve();
     await xhr(session);

@@ -71,4 +71,14 @@ describe('README usage example', () => {
     ws.close();
     expect(frames).toEqual(['o', 'a["welcome, ada"]']);
   });
+
+  it('runs the memoryAdapter example to completion, its assertions holding', async () => {
+    const source = readmeTsBlock('### Testing several processes in one');
+    expect(source).toContain('memoryAdapter()');
+    child = consumer.run('memory.ts', source);
+    const stderr: string[] = [];
+    child.stderr?.on('data', (chunk: Buffer) => stderr.push(chunk.toString()));
+    const code = await new Promise<number | null>((resolve) => child?.once('exit', resolve));
+    expect({ code, stderr: stderr.join('') }).toEqual({ code: 0, stderr: '' });
+  }, 60_000);
 });

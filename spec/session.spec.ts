@@ -7,6 +7,7 @@ import { Session, SessionNotOpenError, sockjs, type Options, type SockJSHandler 
 import * as framing from '../lib/framing';
 import { WebSocket } from 'ws';
 import { echo, listen, post, sessionPath, sleep, stream, terminateClients, wsConnect, type Running, type WsClient } from './helpers';
+import { pollUntil } from './support/poll';
 
 const running: Running[] = [];
 
@@ -27,15 +28,6 @@ async function start(handler: SockJSHandler): Promise<{ server: Running; session
 /** A websocket to `path` on `server` (a fresh echo session by default). */
 function connect(server: Running, path = `/echo${sessionPath()}/websocket`): Promise<WsClient> {
   return wsConnect(`ws://127.0.0.1:${server.port}${path}`);
-}
-
-/** Waits until `predicate` holds, checking every few milliseconds. */
-async function waitFor(predicate: () => boolean, timeoutMs = 2000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!predicate()) {
-    if (Date.now() > deadline) throw new Error('condition did not hold in time');
-    await sleep(5);
-  }
 }
 
 /** Records every 'close' event of `session`. */
@@ -79,7 +71,7 @@ describe('session', () => {
       expect(session.state).toBe('closing');
       expect(session.close()).toBe(false);
       await client.closed;
-      await waitFor(() => session.state === 'closed');
+      await pollUntil('the session closed', () => session.state === 'closed');
     });
   });
 
@@ -89,7 +81,7 @@ describe('session', () => {
       const closes = closesOf(session);
       client.ws.close(4000, 'client done');
       await client.closed;
-      await waitFor(() => session.state === 'closed');
+      await pollUntil('the session closed', () => session.state === 'closed');
       await sleep(20);
       expect(closes).toEqual([[4000, 'client done']]);
     });
@@ -99,7 +91,7 @@ describe('session', () => {
       const closes = closesOf(session);
       session.close(4001, 'server done');
       await client.closed;
-      await waitFor(() => session.state === 'closed');
+      await pollUntil('the session closed', () => session.state === 'closed');
       await sleep(20);
       expect(closes).toEqual([[4001, 'server done']]);
     });
@@ -109,7 +101,7 @@ describe('session', () => {
       const closes = closesOf(session);
       client.ws.send('["a');
       await client.closed;
-      await waitFor(() => session.state === 'closed');
+      await pollUntil('the session closed', () => session.state === 'closed');
       await sleep(20);
       expect(closes).toHaveLength(1);
     });
@@ -118,7 +110,7 @@ describe('session', () => {
       const { server, sessions } = await start(echo({ disconnectDelay: 30 }));
       expect((await post(`${server.base}/echo${sessionPath()}/xhr`)).body).toBe('o\n');
       const closes = closesOf(sessions[0]);
-      await waitFor(() => sessions[0].state === 'closed');
+      await pollUntil('the session closed', () => sessions[0].state === 'closed');
       await sleep(50);
       expect(closes).toHaveLength(1);
     });
@@ -162,7 +154,7 @@ describe('session', () => {
       session.close();
       expect(session.send('b')).toBe(false);
       await client.closed;
-      await waitFor(() => session.state === 'closed');
+      await pollUntil('the session closed', () => session.state === 'closed');
       expect(session.send('c')).toBe(false);
     });
 
@@ -245,7 +237,7 @@ describe('session', () => {
       expect(await client.next()).toBe('a["a"]');
       expect(await client.next()).toBe('a["b","c"]');
       client.ws.close();
-      await waitFor(() => session.state === 'closed');
+      await pollUntil('the session closed', () => session.state === 'closed');
       expect(await session.recv()).toBe('b');
       expect(await session.recv()).toBe('c');
       await expect(session.recv()).rejects.toBeInstanceOf(SessionNotOpenError);
@@ -290,7 +282,7 @@ describe('handler', () => {
       expect(new Set(sessions.map((session) => session.id)).size).toBe(3);
       a.ws.close();
       sessions[1].close();
-      await waitFor(() => live.size === 0);
+      await pollUntil('every session gone', () => live.size === 0);
     });
   });
 

@@ -27,6 +27,8 @@ const numbered = (count: number, make: (n: number) => string): string[] => Array
 interface ServerSide {
   readonly received: string[];
   sent: number;
+  /** How often `send()` reported the high-water mark passed. */
+  waits: number;
   closes: number;
 }
 
@@ -41,10 +43,20 @@ afterEach(async () => {
   running = undefined;
 });
 
-/** The server: sends FROM_SERVER numbered messages at random moments, closes once it has sent and read them all. */
+/**
+ * Buffered bytes past which `send()` asks the server to wait for `'drain'`:
+ * low, so that a session's queue passes it often while its client re-polls.
+ */
+const HIGH_WATER_MARK = 64;
+
+/**
+ * The server: sends FROM_SERVER numbered messages at random moments, waiting
+ * for `'drain'` whenever `send()` reports the queue past its high-water mark
+ * (the message itself was queued), and closes once it has sent and read them all.
+ */
 function soakHandler(sides: Map<Session, ServerSide>) {
-  return sockjs({ responseLimit: 128, disconnectDelay: 30_000, rawWebsocket: true }, (session) => {
-    const side: ServerSide = { received: [], sent: 0, closes: 0 };
+  return sockjs({ responseLimit: 128, highWaterMark: HIGH_WATER_MARK, disconnectDelay: 30_000, rawWebsocket: true }, (session) => {
+    const side: ServerSide = { received: [], sent: 0, waits: 0, closes: 0 };
     sides.set(session, side);
     const finishIfDone = (): void => {
       if (side.sent === FROM_SERVER && side.received.length === FROM_CLIENT) session.close();
@@ -56,10 +68,16 @@ function soakHandler(sides: Map<Session, ServerSide>) {
     session.on('close', () => side.closes++);
     const sendNext = (): void => {
       if (side.sent === FROM_SERVER) return finishIfDone();
-      if (!session.send(serverMessage(side.sent))) return;
+      // A session that closed early ends its client, whose checks below then fail.
+      if (session.state !== 'open') return;
+      const belowHighWaterMark = session.send(serverMessage(side.sent));
       side.sent++;
+      if (!belowHighWaterMark) {
+        side.waits++;
+        session.once('drain', sendNext);
+      }
       // Sometimes in the same tick (one frame), sometimes later (after a rollover).
-      if (Math.random() < 0.5) sendNext();
+      else if (Math.random() < 0.5) sendNext();
       else setTimeout(sendNext, Math.floor(Math.random() * 3));
     };
     setImmediate(sendNext);
@@ -133,6 +151,8 @@ describe('soak', () => {
       });
     }
     expect(seen).toEqual(new Set(clients.map((c) => c.name)));
+    // The high-water mark was passed, so the servers' waits for 'drain' were part of the run.
+    expect([...sides.values()].reduce((sum, side) => sum + side.waits, 0)).toBeGreaterThan(0);
     // HTTP sessions keep their close frame for disconnectDelay; none is open.
     expect([...handler.sessions.values()].filter((session) => session.state === 'open')).toEqual([]);
   }, 120_000);

@@ -6,8 +6,8 @@
 import http, { type IncomingHttpHeaders } from 'node:http';
 import net from 'node:net';
 import request from 'supertest';
-import { sockjs, type Options, type Session, type SessionHandler, type SockJSHandler } from '../lib';
-import { echo, listen, sessionPath, stream, type Running, type Stream } from './helpers';
+import { sockjs, type Options, type SessionHandler, type SockJSHandler } from '../lib';
+import { echo, listen, nextSession, sessionPath, stream, type Running, type Stream } from './helpers';
 
 const NO_CACHE = 'no-store, no-cache, no-transform, must-revalidate, max-age=0';
 const PRELUDE = 'h'.repeat(2048) + '\n';
@@ -122,7 +122,7 @@ describe('#xhr_streaming', () => {
 
   it('closes the session with 1002 when the client aborts the stream', async () => {
     const { session, handler } = await serve();
-    const opened = new Promise<Session>((resolve) => handler.once('connection', resolve));
+    const opened = nextSession(handler);
     const first = await open(`${session}/xhr_streaming`);
     await first.until((text) => text.endsWith('o\n'));
     const app = await opened;

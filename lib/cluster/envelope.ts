@@ -18,43 +18,54 @@ export interface ClusterSession {
   readonly via?: string;
 }
 
-/** The header of a message between processes; `r` names a request (or relay) of the sender. */
+/**
+ * The header of a message between processes. `ref` names a request (or a
+ * relay) of the process that made it, so the answer can find it: a reply
+ * carries its request's `ref`, and every message about a relayed response
+ * carries the relay's.
+ */
 export type Header =
-  /** Relay the frames of HTTP session `u` to `from`, for a response of transport `t`. */
+  /** Relay the frames of HTTP session `urlId` to `from`, for a response of `transport`. */
   | {
       readonly op: 'attach';
-      readonly r: string;
+      readonly ref: string;
       readonly from: string;
-      readonly u: string;
-      readonly k?: string;
-      readonly t: TransportName;
-      readonly c: string;
-      readonly l: number;
+      readonly urlId: string;
+      /** The client's binding key (see `sessionBinding`), when the handler binds sessions. */
+      readonly key?: string;
+      readonly transport: TransportName;
+      /** The jsonp or htmlfile callback, or `''`. */
+      readonly callback: string;
+      /** The relaying process's `responseLimit`, which the owner counts the response against. */
+      readonly responseLimit: number;
     }
-  /** The owner took the relay `r` (frames follow), or has no such session. */
-  | { readonly op: 'accept' | 'missing'; readonly r: string }
-  /** Payload: one frame for relay `r`. */
-  | { readonly op: 'frame'; readonly r: string }
-  /** The owner ended relay `r` (`end`) or dropped it (`abort`). */
-  | { readonly op: 'end' | 'abort'; readonly r: string }
-  /** The response of relay `r` of `from` went away: cut off by the client (`i`) or ended. */
-  | { readonly op: 'detach'; readonly r: string; readonly from: string; readonly i: boolean }
-  /** Request `r`: `from` is leaving; stop sending to its relay `relay` and reply. */
-  | { readonly op: 'release'; readonly r: string; readonly from: string; readonly relay: string }
-  /** Payload: a JSON array of messages from the client of HTTP session `u`. */
-  | { readonly op: 'deliver'; readonly r: string; readonly from: string; readonly u: string; readonly k?: string }
-  /** Close HTTP session `u` for a protocol reason (a send over `maxMessageSize`). */
-  | { readonly op: 'refuse'; readonly u: string; readonly k?: string; readonly code: number; readonly reason: string }
-  /** Payload: a message for session `id`, as a JSON string (lone surrogates survive). */
-  | { readonly op: 'send'; readonly r: string; readonly from: string; readonly id: string }
+  /** The owner took the relay `ref` (frames follow), or has no such session. */
+  | { readonly op: 'accept' | 'missing'; readonly ref: string }
+  /** Payload: one frame for relay `ref`. */
+  | { readonly op: 'frame'; readonly ref: string }
+  /** The owner ended relay `ref` (`end`) or dropped it (`abort`). */
+  | { readonly op: 'end' | 'abort'; readonly ref: string }
+  /** The response of relay `ref` of `from` went away: cut off by the client (`interrupted`) or ended. */
+  | { readonly op: 'detach'; readonly ref: string; readonly from: string; readonly interrupted: boolean }
+  /** Request `ref`: `from` is leaving; stop sending to its relay `relay` and reply. */
+  | { readonly op: 'release'; readonly ref: string; readonly from: string; readonly relay: string }
+  /** Request `ref`; payload: a JSON array of messages from the client of HTTP session `urlId`. */
+  | { readonly op: 'deliver'; readonly ref: string; readonly from: string; readonly urlId: string; readonly key?: string }
+  /** Close HTTP session `urlId` for a protocol reason (a send over `maxMessageSize`). */
+  | { readonly op: 'refuse'; readonly urlId: string; readonly key?: string; readonly code: number; readonly reason: string }
+  /** Request `ref`; payload: a message for session `id`, as a JSON string (lone surrogates survive). */
+  | { readonly op: 'send'; readonly ref: string; readonly from: string; readonly id: string }
   /** Payload: a message for every session of every process but `from`, as a JSON string. */
   | { readonly op: 'broadcast'; readonly from: string }
-  /** List your sessions to `from`. */
-  | { readonly op: 'list'; readonly r: string; readonly from: string }
+  /** Request `ref`: list your sessions to `from`. */
+  | { readonly op: 'list'; readonly ref: string; readonly from: string }
   /** Nothing to do: whether the post reaches the process tells if it is alive. */
   | { readonly op: 'ping' }
-  /** The answer to request `r`; payload: a JSON list for `list`. */
-  | { readonly op: 'reply'; readonly r: string; readonly ok: boolean };
+  /** The answer to request `ref`; payload: a JSON list for `list`. */
+  | { readonly op: 'reply'; readonly ref: string; readonly ok: boolean };
+
+/** A request: a header that waits for a `reply` with its `ref`. */
+export type Request = Extract<Header, { op: 'deliver' | 'send' | 'list' | 'release' }>;
 
 /** A decoded message. */
 export interface Envelope {

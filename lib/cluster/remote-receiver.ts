@@ -4,14 +4,23 @@
  * response's bytes exactly as that process's `HttpReceiver` does, so both
  * agree on which frame ends it and none is sent to a finished response.
  */
-import type { Receiver } from '../receiver';
 import type { TransportName } from '../options';
+import { ResponseBudget, type FrameFormat, type Receiver } from '../receiver';
 import type { Session } from '../session';
-import { ResponseBudget, type HttpReceiverFormat } from '../transports/http-receiver';
-import { encode } from './envelope';
+import type { Header } from './envelope';
+import type { Messenger } from './messenger';
 
-/** Posts to the relaying process; resolves `false` when it is gone. */
-export type Post = (node: string, message: string) => Promise<boolean>;
+/** A receiving request another process holds for a session of this one. */
+export interface RemoteRequest {
+  /** The process holding the HTTP request. */
+  readonly node: string;
+  /** The relay's name on that process. */
+  readonly relay: string;
+  readonly format: FrameFormat;
+  readonly callback: string;
+  /** The holding process's `responseLimit`. */
+  readonly responseLimit: number;
+}
 
 export class RemoteReceiver implements Receiver {
   readonly raw = false;
@@ -21,10 +30,10 @@ export class RemoteReceiver implements Receiver {
   readonly relay: string;
   /** The session it is attached to (set once attached). */
   session: Session | undefined;
-  readonly #format: HttpReceiverFormat;
+  readonly #format: FrameFormat;
   readonly #callback: string;
   readonly #budget: ResponseBudget;
-  readonly #post: Post;
+  readonly #messenger: Messenger;
   readonly #done: (receiver: RemoteReceiver) => void;
   #finished = false;
   /** Frames posted to the relay so far. */
@@ -34,21 +43,13 @@ export class RemoteReceiver implements Receiver {
    * @param done called once when the relay is over (ended, dropped, or the
    *   other process gone), so the cluster forgets it
    */
-  constructor(
-    node: string,
-    relay: string,
-    format: HttpReceiverFormat,
-    callback: string,
-    responseLimit: number,
-    post: Post,
-    done: (receiver: RemoteReceiver) => void,
-  ) {
-    this.node = node;
-    this.relay = relay;
-    this.#format = format;
-    this.#callback = callback;
-    this.#budget = new ResponseBudget(format, responseLimit);
-    this.#post = post;
+  constructor(request: RemoteRequest, messenger: Messenger, done: (receiver: RemoteReceiver) => void) {
+    this.node = request.node;
+    this.relay = request.relay;
+    this.#format = request.format;
+    this.#callback = request.callback;
+    this.#budget = new ResponseBudget(request.format, request.responseLimit);
+    this.#messenger = messenger;
     this.#done = done;
   }
 
@@ -63,13 +64,13 @@ export class RemoteReceiver implements Receiver {
 
   /** Tells the relaying process the session took the request; frames follow. */
   accept(): void {
-    this.#send(encode({ op: 'accept', r: this.relay }));
+    this.#send({ op: 'accept', ref: this.relay });
   }
 
   write(frame: string): boolean {
     if (this.#finished) return false;
     this.#frames++;
-    this.#send(encode({ op: 'frame', r: this.relay }, frame));
+    this.#send({ op: 'frame', ref: this.relay }, frame);
     // Only a streaming response's size depends on the formatted bytes.
     if (this.#budget.take(this.#format.streaming ? this.#format.frame(frame, this.#callback) : '')) return true;
     this.finish();
@@ -82,7 +83,7 @@ export class RemoteReceiver implements Receiver {
 
   end(): void {
     if (this.#finished) return;
-    this.#send(encode({ op: 'end', r: this.relay }));
+    this.#send({ op: 'end', ref: this.relay });
     this.finish();
   }
 
@@ -97,7 +98,7 @@ export class RemoteReceiver implements Receiver {
 
   abort(): void {
     if (this.#finished) return;
-    this.#send(encode({ op: 'abort', r: this.relay }));
+    this.#send({ op: 'abort', ref: this.relay });
     this.finish();
   }
 
@@ -106,6 +107,16 @@ export class RemoteReceiver implements Receiver {
     if (this.#finished) return;
     this.#finished = true;
     this.#done(this);
+  }
+
+  /**
+   * The relaying process's response went away: the client cut it off
+   * (`interrupted`), it ended, or that process is leaving. The session lets go of it.
+   */
+  detach(interrupted: boolean): void {
+    const session = this.session;
+    this.finish();
+    session?.detach(this, interrupted);
   }
 
   /**
@@ -121,8 +132,8 @@ export class RemoteReceiver implements Receiver {
     session?.detach(this, this.#frames > 0);
   }
 
-  #send(message: string): void {
-    this.#post(this.node, message).then(
+  #send(header: Header, payload = ''): void {
+    this.#messenger.post(this.node, header, payload).then(
       (taken) => {
         if (!taken) this.lost();
       },

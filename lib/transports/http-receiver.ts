@@ -5,43 +5,14 @@
  */
 import type { ServerResponse } from 'node:http';
 import type { TransportName } from '../options';
-import type { Receiver } from '../receiver';
+import { ResponseBudget, type FrameFormat, type Receiver } from '../receiver';
 
 /** How one HTTP receiving transport writes its response. */
-export interface HttpReceiverFormat {
-  /** The sockjs-client name of the transport. */
-  readonly transport: TransportName;
+export interface HttpReceiverFormat extends FrameFormat {
   /** The `Content-Type` of the response. */
   readonly contentType: string;
-  /** Streaming responses stay open for many frames; polling ones carry one. */
-  readonly streaming: boolean;
   /** Bytes sent before the first frame (padding some browsers need), if any. */
   prelude?(callback: string): string;
-  /** The bytes of one frame. */
-  frame(frame: string, callback: string): string;
-}
-
-/**
- * How many frames one receiving response carries: one when polling, up to
- * the response limit when streaming. A relayed response (see `lib/cluster/`)
- * is counted on both processes alike, so both know when it ends.
- */
-export class ResponseBudget {
-  readonly #streaming: boolean;
-  readonly #limit: number;
-  #written = 0;
-
-  constructor(format: HttpReceiverFormat, responseLimit: number) {
-    this.#streaming = format.streaming;
-    this.#limit = responseLimit;
-  }
-
-  /** Counts one written frame (`data`, as formatted); `false` when the response ends after it. */
-  take(data: string): boolean {
-    if (!this.#streaming) return false;
-    this.#written += Buffer.byteLength(data);
-    return this.#written < this.#limit;
-  }
 }
 
 /** A receiving HTTP response. */

@@ -7,11 +7,8 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import { noCache, sendText } from '../http';
 import { bindingKey } from '../binding';
 import type { SessionBinding } from '../options';
-import type { Ownership } from '../adapter';
-import type { Cluster } from '../cluster';
-import { SERVER_GONE } from '../cluster/relay';
 import { closeFrame } from '../framing';
-import type { Registry } from '../registry';
+import { SERVER_GONE, type Locator, type Registry, type RelayedResponse, type Whereabouts } from '../registry';
 import { HttpReceiver, type HttpReceiverFormat } from './http-receiver';
 
 /** Callback names allowed for jsonp and htmlfile: a dotted JavaScript path. */
@@ -29,41 +26,68 @@ export function readCallback(req: IncomingMessage): { callback: string } | { err
 
 export interface ReceiveContext {
   readonly registry: Registry;
+  /** Where a session is: the registry itself, or with an adapter the cluster. */
+  readonly locator: Locator;
   readonly responseLimit: number;
   readonly sessionBinding: SessionBinding;
-  /** With an adapter: where sessions of other processes are found. */
-  readonly cluster?: Cluster;
 }
 
-/** A route handler for one receiving transport. `sessionId` comes from the path. */
+/**
+ * A route handler for one receiving transport. `sessionId` comes from the
+ * path. Returns a promise when it had to wait for the cluster; an error
+ * other than the cluster's unavailability rejects it, or, when it comes
+ * from asking again later (see `RelayedResponse.missing`), goes to `next`.
+ * `appContext` is what the `context` option made of the request, given when
+ * no session with this id lives here yet (the request may open one).
+ */
 export function receive(format: HttpReceiverFormat, needsCallback: boolean, context: ReceiveContext) {
-  /**
-   * `appContext` is what the `context` option made of this request, given when
-   * no session with this id lives here yet (the request may open one).
-   */
-  return function receiveRoute(req: IncomingMessage, res: ServerResponse, sessionId: string, appContext?: unknown): void {
+  const { registry, locator, responseLimit } = context;
+
+  return function receiveRoute(
+    req: IncomingMessage,
+    res: ServerResponse,
+    sessionId: string,
+    next: (error: unknown) => void,
+    appContext?: unknown,
+  ): Promise<void> | undefined {
     let callback = '';
     if (needsCallback) {
       const checked = readCallback(req);
       if ('error' in checked) {
         sendText(res, 500, checked.error);
-        return;
+        return undefined;
       }
       callback = checked.callback;
     }
     noCache(res);
     const key = bindingKey(context.sessionBinding, req, res);
-    const cluster = context.cluster;
-    if (cluster && !context.registry.has(sessionId)) {
-      const remembered = cluster.rememberedOwner(sessionId);
-      const lookUp = (): void => void receiveInCluster(cluster, req, res, sessionId, key, callback, appContext);
-      if (remembered === undefined) lookUp();
-      else cluster.relay(remembered, sessionId, key, format, callback, context.responseLimit, res, lookUp);
-      return;
-    }
-    const check = cluster?.checkCarrier(context.registry.find(sessionId, key));
-    if (check) void check.then(() => receiveHere(req, res, sessionId, key, callback, appContext));
-    else receiveHere(req, res, sessionId, key, callback, appContext);
+    /** Asks where the session is, and serves the response there. */
+    const locate = (): Promise<void> | undefined => {
+      const where = locator.locate(sessionId, key, true);
+      if (!(where instanceof Promise)) return serve(where);
+      return where.then(serve);
+    };
+    const serve = (where: Whereabouts): undefined => {
+      switch (where.kind) {
+        case 'here':
+          receiveHere(req, res, sessionId, key, callback, appContext);
+          break;
+        case 'elsewhere':
+          where.session.receive(relayed(res, callback, () => void locate()?.catch(next)));
+          break;
+        case 'gone': {
+          const receiver = new HttpReceiver(res, format, callback, responseLimit);
+          receiver.write(closeFrame(SERVER_GONE.code, SERVER_GONE.reason));
+          receiver.end();
+          break;
+        }
+        case 'unavailable':
+          sendText(res, 503, 'Cluster unavailable.');
+          break;
+      }
+      return undefined;
+    };
+    return locate();
   };
 
   /** Attaches the response to the session here, opening it when new. */
@@ -75,45 +99,26 @@ export function receive(format: HttpReceiverFormat, needsCallback: boolean, cont
     callback: string,
     appContext: unknown,
   ): void {
-    if (!context.registry.admits(sessionId, key)) {
+    if (!registry.admits(sessionId, key)) {
       sendText(res, 404, 'Not found.');
       return;
     }
-    const receiver = new HttpReceiver(res, format, callback, context.responseLimit);
-    const session = context.registry.receive(sessionId, req, receiver, key, appContext);
+    const receiver = new HttpReceiver(res, format, callback, responseLimit);
+    const session = registry.receive(sessionId, req, receiver, key, appContext);
     // The client may have gone while the cluster was asked.
     if (res.destroyed) session.detach(receiver, true);
     else res.once('close', () => session.detach(receiver, !res.writableEnded));
   }
 
-  /**
-   * A session not here: claim the URL id, or relay the owner's frames, or
-   * answer with the close frame of a session whose process is gone.
-   */
-  async function receiveInCluster(
-    cluster: Cluster,
-    req: IncomingMessage,
-    res: ServerResponse,
-    sessionId: string,
-    key: string | undefined,
-    callback: string,
-    appContext: unknown,
-  ): Promise<void> {
-    let owner: Ownership;
-    try {
-      owner = await cluster.claim(sessionId);
-    } catch {
-      sendText(res, 503, 'Cluster unavailable.');
-      return;
-    }
-    if (owner.kind === 'node' && owner.node !== cluster.node) {
-      cluster.relay(owner.node, sessionId, key, format, callback, context.responseLimit, res);
-    } else if (owner.kind === 'gone') {
-      const receiver = new HttpReceiver(res, format, callback, context.responseLimit);
-      receiver.write(closeFrame(SERVER_GONE.code, SERVER_GONE.reason));
-      receiver.end();
-    } else {
-      receiveHere(req, res, sessionId, key, callback, appContext);
-    }
+  /** The response as another process's session writes to it; `again` asks where the session is anew. */
+  function relayed(res: ServerResponse, callback: string, again: () => void): RelayedResponse {
+    return {
+      res,
+      format,
+      callback,
+      responseLimit,
+      open: () => new HttpReceiver(res, format, callback, responseLimit),
+      missing: again,
+    };
   }
 }

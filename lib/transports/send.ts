@@ -8,27 +8,27 @@ import { parseMessages } from '../framing';
 import { noCache, readBody, sendText } from '../http';
 import { bindingKey } from '../binding';
 import type { SessionBinding } from '../options';
-import type { Registry } from '../registry';
+import { ClusterUnavailableError } from '../errors';
+import type { Locator, Registry, RemoteSession } from '../registry';
 import { MESSAGE_TOO_BIG, type Session } from '../session';
-import type { Cluster } from '../cluster';
 
 export interface SendContext {
   readonly registry: Registry;
+  /** Where a session is: the registry itself, or with an adapter the cluster. */
+  readonly locator: Locator;
   readonly maxMessageSize: number;
   readonly sessionBinding: SessionBinding;
-  /** With an adapter: where sessions of other processes are found. */
-  readonly cluster?: Cluster;
 }
 
-/** The session a send is for: here, or on another process of the cluster. */
-interface Target {
+/** The session a send is for: here, or in another process. */
+type Target = Pick<RemoteSession, 'refuse'> & {
   /** Hands the messages over; resolves whether the session took them. */
   deliver(messages: string[]): boolean | Promise<boolean>;
-  /** Closes the session for a protocol reason. */
-  refuse(code: number, reason: string): void;
-}
+};
 
-function localTarget(session: Session): Target {
+/** The session here, if it is open. */
+function localTarget(session: Session | undefined): Target | undefined {
+  if (session?.state !== 'open') return undefined;
   return {
     deliver(messages) {
       session.deliver(messages);
@@ -36,30 +36,6 @@ function localTarget(session: Session): Target {
     },
     refuse: (code, reason) => session.refuse(code, reason),
   };
-}
-
-/** The owner of `urlId` elsewhere in the cluster, if it is alive. */
-async function remoteTarget(cluster: Cluster, urlId: string, key: string | undefined): Promise<Target | undefined> {
-  const remembered = cluster.rememberedOwner(urlId);
-  const node = remembered ?? (await ownerElsewhere(cluster, urlId));
-  if (node === undefined) return undefined;
-  return {
-    async deliver(messages) {
-      if (await cluster.deliver(node, urlId, key, messages)) return true;
-      if (remembered === undefined) return false;
-      // The remembered owner no longer has it: ask who does now.
-      cluster.forgetOwner(urlId);
-      const now = await ownerElsewhere(cluster, urlId);
-      return now !== undefined && now !== node && cluster.deliver(now, urlId, key, messages);
-    },
-    refuse: (code, reason) => cluster.refuse(node, urlId, key, code, reason),
-  };
-}
-
-/** The live process other than this one that owns `urlId`, if any. */
-async function ownerElsewhere(cluster: Cluster, urlId: string): Promise<string | undefined> {
-  const owner = await cluster.owner(urlId);
-  return owner.kind === 'node' && owner.node !== cluster.node ? owner.node : undefined;
 }
 
 /** How a sending transport finds the payload in a body and answers success. */
@@ -92,16 +68,14 @@ function sender(format: SendFormat, context: SendContext) {
   return async function sendRoute(req: IncomingMessage, res: ServerResponse, sessionId: string): Promise<void> {
     noCache(res);
     const key = bindingKey(context.sessionBinding, req, res);
-    const session = context.registry.find(sessionId, key);
-    const cluster = context.cluster;
-    let target: Target | undefined;
-    try {
-      target = session ? localTarget(session) : cluster ? await remoteTarget(cluster, sessionId, key) : undefined;
-    } catch {
+    const where = await context.locator.locate(sessionId, key, false);
+    if (where.kind === 'unavailable') {
       sendText(res, 503, 'Cluster unavailable.');
       return;
     }
-    if (!target || (session && session.state !== 'open')) {
+    const target =
+      where.kind === 'here' ? localTarget(context.registry.find(sessionId, key)) : where.kind === 'elsewhere' ? where.session : undefined;
+    if (target === undefined) {
       sendText(res, 404, 'Not found.');
       return;
     }
@@ -128,7 +102,8 @@ function sender(format: SendFormat, context: SendContext) {
     let taken: boolean;
     try {
       taken = await target.deliver(messages);
-    } catch {
+    } catch (error) {
+      if (!(error instanceof ClusterUnavailableError)) throw error;
       sendText(res, 503, 'Cluster unavailable.');
       return;
     }

@@ -1,13 +1,11 @@
 /**
  * Headless Chromium for the browser specs: Debian's /usr/bin/chromium driven by
  * playwright-core. Where it is absent the browser specs skip with a one-line reason,
- * unless SOCKJS_REQUIRE_BROWSER=1 (set by .ci/run), in which case they fail.
+ * unless SOCKJS_REQUIRE_SYSTEM=1 (set by .ci/run), in which case they fail.
  */
 import { existsSync } from 'node:fs';
 import { chromium, type Browser } from 'playwright-core';
 import { describeRequiring } from './requires';
-
-export { browserRequired } from './requires';
 
 /** The browser binary; `CHROMIUM_PATH` overrides Debian's. */
 export const chromiumPath = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';

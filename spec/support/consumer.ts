@@ -8,6 +8,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
+import { pollUntil } from './poll';
 
 export const root = path.resolve(__dirname, '..', '..');
 
@@ -57,16 +58,16 @@ export function makeConsumer(): Consumer {
  * first or after 90 s (ts-node type-checks the example before it runs, which
  * takes a while when several start at once on a busy machine).
  */
-export async function waitForGreeting(url: string, child: ChildProcess): Promise<string> {
-  const deadline = Date.now() + 90_000;
-  while (Date.now() < deadline) {
-    if (child.exitCode !== null) throw new Error(`example exited with ${child.exitCode}`);
-    try {
-      const res = await fetch(url);
-      return await res.text();
-    } catch {
-      await new Promise((resolve) => setTimeout(resolve, 200));
-    }
-  }
-  throw new Error('example did not start');
+export function waitForGreeting(url: string, child: ChildProcess): Promise<string> {
+  return pollUntil(
+    `an answer from ${url}`,
+    async () => {
+      if (child.exitCode !== null) throw new Error(`example exited with ${child.exitCode}`);
+      return fetch(url).then(
+        (res) => res.text(),
+        () => undefined,
+      );
+    },
+    { timeoutMs: 90_000, intervalMs: 200 },
+  );
 }

@@ -3,8 +3,8 @@
  * `node --expose-gc` (jest cannot collect garbage on demand). It opens and
  * ends SESSIONS sessions over every transport in every way, and prints one
  * JSON line with what it measured before and after: heap after gc, active
- * timers and handles, listeners on the http server, registry size, and how
- * often each session's 'close' fired.
+ * timers and handles, the handler's upgrade listener on the http server,
+ * registry size, how often each session's 'close' fired and with which code.
  *
  *   node --expose-gc --no-flush-bytecode -r ts-node/register/transpile-only spec/support/leak-workload.ts [sessions]
  *
@@ -15,7 +15,8 @@ import { createHook } from 'node:async_hooks';
 import http from 'node:http';
 import type { Socket } from 'node:net';
 import { sockjs, type Session } from '../../lib';
-import { listen, sleep } from '../helpers';
+import { listen } from '../helpers';
+import { pollUntil } from './poll';
 import { WIRE_TRANSPORTS, openWire, type WireTransport } from './wire';
 
 /** How a session ends. */
@@ -37,15 +38,16 @@ export interface LeakReport {
   /** Live timers and sockets by type, unref'd ones included (which getActiveResourcesInfo leaves out). */
   handlesBaseline: Record<string, number>;
   handlesAfter: Record<string, number>;
-  listenersBaseline: Record<string, number>;
-  listenersAfter: Record<string, number>;
-  handlerListenersBaseline: number;
-  handlerListenersAfter: number;
-  /** Sessions the clients saw end, per transport and ending. */
-  ended: Record<string, number>;
+  /** `'upgrade'` listeners on the http server after the run, and once the handler was closed. */
+  upgradeListenersAfter: number;
+  upgradeListenersAfterClose: number;
+  /** The codes the server's sessions closed with, per transport and ending (`<transport> <ending>`). */
+  closeCodes: Record<string, number[]>;
 }
 
 const CONCURRENCY = 40;
+/** How long ended sessions and their sockets may take to go. */
+const UNTIL_EMPTY = { timeoutMs: 60_000 };
 /** Echoed back large enough to end a streaming response (responseLimit below). */
 const ROLLOVER = 'x'.repeat(300);
 
@@ -77,20 +79,6 @@ async function settledHeap(): Promise<number> {
   return process.memoryUsage().heapUsed;
 }
 
-/** Waits for `condition`, failing after `ms`. */
-async function until(condition: () => boolean, what: string, ms = 60_000): Promise<void> {
-  const deadline = Date.now() + ms;
-  while (!condition()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await sleep(10);
-  }
-}
-
-function listenerCounts(server: http.Server): Record<string, number> {
-  const counts: Record<string, number> = {};
-  for (const name of server.eventNames()) counts[String(name)] = server.listenerCount(name);
-  return counts;
-}
 
 async function main(): Promise<void> {
   const total = Number(process.argv[2] ?? 10_000);
@@ -102,12 +90,20 @@ async function main(): Promise<void> {
     (session: Session) => {
       connections++;
       let closes = 0;
-      session.on('close', () => {
+      /** How the client means to end it: its first message says. */
+      let ending = '';
+      session.on('close', (code) => {
         closes++;
         if (closes === 1) closedOnce++;
         if (closes === 2) closedTwice++;
+        const codes = (closeCodes[`${session.transport} ${ending}`] ??= []);
+        if (!codes.includes(code)) codes.push(code);
       });
-      session.on('data', (message) => (message === 'close-me' ? session.close() : session.send(message)));
+      session.on('data', (message) => {
+        if (ending === '' && message.startsWith('hello ')) ending = message.slice('hello '.length);
+        if (message === 'close-me') session.close();
+        else session.send(message);
+      });
     },
   );
   const running = await listen({ '/leak': handler });
@@ -118,7 +114,7 @@ async function main(): Promise<void> {
     sockets.add(socket);
     socket.once('close', () => sockets.delete(socket));
   });
-  const ended: Record<string, number> = {};
+  const closeCodes: Record<string, number[]> = {};
 
   /** Runs sessions `from`..`to` (exclusive), CONCURRENCY at a time. */
   async function run(from: number, to: number): Promise<void> {
@@ -130,14 +126,12 @@ async function main(): Promise<void> {
         const transport = WIRE_TRANSPORTS[i % WIRE_TRANSPORTS.length];
         const ending = ENDINGS[Math.floor(i / WIRE_TRANSPORTS.length) % ENDINGS.length];
         await oneSession(base, transport, ending, agent);
-        const key = `${transport} ${ending}`;
-        ended[key] = (ended[key] ?? 0) + 1;
       }
     };
     await Promise.all(Array.from({ length: CONCURRENCY }, worker));
-    await until(() => handler.sessions.size === 0, 'the registry to empty');
+    await pollUntil('the registry to empty', () => handler.sessions.size === 0, UNTIL_EMPTY);
     agent.destroy();
-    await until(() => sockets.size === 0, 'the server sockets to close');
+    await pollUntil('the server sockets to close', () => sockets.size === 0, UNTIL_EMPTY);
   }
 
   // Warm up every code path first, so lazily built code and caches count in the baseline.
@@ -146,9 +140,7 @@ async function main(): Promise<void> {
   const heapBaseline = await settledHeap();
   const resourcesBaseline = process.getActiveResourcesInfo().sort();
   const handlesBaseline = handleCounts();
-  const listenersBaseline = listenerCounts(running.server);
-  const handlerListenersBaseline = handler.listenerCount('connection');
-  for (const key of Object.keys(ended)) delete ended[key];
+  for (const key of Object.keys(closeCodes)) delete closeCodes[key];
   const startedBefore = connections;
   const closedBefore = closedOnce;
 
@@ -166,13 +158,12 @@ async function main(): Promise<void> {
     resourcesAfter: process.getActiveResourcesInfo().sort(),
     handlesBaseline,
     handlesAfter: handleCounts(),
-    listenersBaseline,
-    listenersAfter: listenerCounts(running.server),
-    handlerListenersBaseline,
-    handlerListenersAfter: handler.listenerCount('connection'),
-    ended,
+    upgradeListenersAfter: running.server.listenerCount('upgrade'),
+    upgradeListenersAfterClose: 0,
+    closeCodes,
   };
   await running.close();
+  report.upgradeListenersAfterClose = running.server.listenerCount('upgrade');
   process.stdout.write(JSON.stringify(report) + '\n');
 }
 
@@ -188,7 +179,7 @@ async function oneSession(base: string, transport: WireTransport, ending: Ending
     nextEcho = new Promise<string>((resolve) => (echoed = resolve));
     if (got !== message) throw new Error(`${transport}: sent ${message}, got ${got}`);
   };
-  await echo('hello');
+  await echo(`hello ${ending}`);
   switch (ending) {
     case 'client-close':
       wire.close();

@@ -10,6 +10,7 @@ import { chmod, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import net, { type AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { pollUntil } from './poll';
 import { describeRequiring } from './requires';
 
 /** The nginx binary; `NGINX_PATH` overrides Debian's. */
@@ -100,23 +101,23 @@ ${site}
 `;
 }
 
-/** Resolves once something accepts TCP connections on `port`, or rejects after `timeoutMs`. */
+/** Resolves once something accepts TCP connections on `port`, or rejects after `timeoutMs` or when nginx exits. */
 async function accepting(port: number, child: ChildProcess, timeoutMs: number): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    if (child.exitCode !== null) throw new Error(`nginx exited with ${child.exitCode}`);
-    const connected = await new Promise<boolean>((resolve) => {
-      const socket = net.connect(port, '127.0.0.1');
-      socket.once('connect', () => {
-        socket.destroy();
-        resolve(true);
+  await pollUntil(
+    `nginx accepting on ${port}`,
+    () => {
+      if (child.exitCode !== null) throw new Error(`nginx exited with ${child.exitCode}`);
+      return new Promise<boolean>((resolve) => {
+        const socket = net.connect(port, '127.0.0.1');
+        socket.once('connect', () => {
+          socket.destroy();
+          resolve(true);
+        });
+        socket.once('error', () => resolve(false));
       });
-      socket.once('error', () => resolve(false));
-    });
-    if (connected) return;
-    if (Date.now() > deadline) throw new Error(`nginx not accepting on ${port} within ${timeoutMs} ms`);
-    await new Promise((resolve) => setTimeout(resolve, 50));
-  }
+    },
+    { timeoutMs, intervalMs: 50 },
+  );
 }
 
 /** Starts nginx with its files in `dir` on `port`; rejects (nginx stopped) if it does not come up. */

@@ -3,6 +3,7 @@
  * message set and the driver (spec/support/drive.ts) as page globals.
  */
 import express from 'express';
+import type { Page } from 'playwright-core';
 import { sockjsClientFile } from './chromium';
 import { driverFunctions, type Outcome } from './drive';
 import { messageSetSource } from './messages';
@@ -33,6 +34,20 @@ export interface PageGlobals {
   sockjsOpenUntilClosed(SockJS: never, url: string, transport: string, ms: number): Promise<Outcome>;
   /** Set by any message that ran as script. */
   sockjsPwned?: number;
+}
+
+/**
+ * Echoes `messages` (by default the page's whole message set) in `page`
+ * over a fresh session of `transport`, waiting up to `waitMs`; see sockjsEcho.
+ */
+export function echoInPage(page: Page, url: string, transport: string, waitMs: number, messages?: readonly string[]): Promise<Outcome> {
+  return page.evaluate(
+    ([url, transport, messages, ms]) => {
+      const g = globalThis as unknown as PageGlobals;
+      return g.sockjsEcho(g.SockJS, url, transport, messages ?? g.sockjsMessages, ms);
+    },
+    [url, transport, messages, waitMs] as const,
+  );
 }
 
 /**

@@ -2,7 +2,7 @@
  * A real Redis for the cluster specs: Debian's /usr/bin/redis-server in the
  * foreground on a free 127.0.0.1 port, no persistence, its working directory in
  * a temporary directory. Where it is absent the specs skip with a one-line
- * reason, unless SOCKJS_REQUIRE_BROWSER=1 (set by .ci/run), in which case they fail.
+ * reason, unless SOCKJS_REQUIRE_SYSTEM=1 (set by .ci/run), in which case they fail.
  */
 import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
@@ -11,6 +11,7 @@ import net from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { freePort } from './nginx';
+import { pollUntil } from './poll';
 import { describeRequiring } from './requires';
 
 /** The server binary; `REDIS_SERVER_PATH` overrides Debian's. */
@@ -65,21 +66,17 @@ async function launch(dir: string, port: number): Promise<Redis> {
   child.stdout.on('data', collect);
   child.stderr.on('data', collect);
   const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
-  const deadline = Date.now() + 10000;
   // Its own log line first: should another process have taken the port, that one might answer PING.
-  while (!(output.includes('Ready to accept connections') && (await pong(port)))) {
-    const failure =
-      child.exitCode !== null || child.signalCode !== null
-        ? `redis-server exited (${child.exitCode ?? child.signalCode})`
-        : Date.now() > deadline
-          ? `redis-server not answering PING on ${port} within 10000 ms`
-          : undefined;
-    if (failure !== undefined) {
-      child.kill('SIGKILL');
-      await exited;
-      throw new Error(`${failure}\n${output}`);
-    }
-    await new Promise((resolve) => setTimeout(resolve, 50));
+  const ready = async (): Promise<boolean> => {
+    if (child.exitCode !== null || child.signalCode !== null) throw new Error(`redis-server exited (${child.exitCode ?? child.signalCode})`);
+    return output.includes('Ready to accept connections') && (await pong(port));
+  };
+  try {
+    await pollUntil(`redis-server answering PING on ${port}`, ready, { timeoutMs: 10000, intervalMs: 50 });
+  } catch (error) {
+    child.kill('SIGKILL');
+    await exited;
+    throw new Error(`${error instanceof Error ? error.message : String(error)}\n${output}`);
   }
   return {
     url: `redis://127.0.0.1:${port}`,
