@@ -1,20 +1,24 @@
 /**
- * The demo (demo/server.ts, `npm start`): the chat room's protocol over a SockJS
- * websocket, then the page itself with sockjs-client in headless Chromium, two
- * members talking. The browser part also takes the README's screenshot: to
- * docs/demo.png with UPDATE_SCREENSHOT=1, otherwise to a temporary directory.
+ * The demo (demo/server.ts, `npm start`): the nickname login and the chat room's
+ * protocol over a SockJS websocket, then the page itself with sockjs-client in
+ * headless Chromium, two members logging in and talking. The browser part also
+ * takes the README's screenshot: to docs/demo.png with UPDATE_SCREENSHOT=1,
+ * otherwise to a temporary directory.
  */
 import { mkdirSync, mkdtempSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import type { Browser, Page } from 'playwright-core';
-import { MAX_INPUT, MAX_NICK, MAX_TEXT, type ServerMessage } from '../demo/chat';
-import { startDemo, type Demo } from '../demo/server';
+import type { Browser, BrowserContext, Page } from 'playwright-core';
+import request from 'supertest';
+import { chatRoom, MAX_INPUT, MAX_NICK, MAX_TEXT, type ServerMessage } from '../demo/chat';
+import { LOGIN_COOKIE, startDemo, type Demo } from '../demo/server';
 import { describeWithChromium, launchChromium } from './support/chromium';
-import { sessionPath, terminateClients, wsConnect } from './helpers';
+import { rawRequest, upgradeHeaders } from './support/handshake';
+import { listen, sessionPath, terminateClients, wsConnect } from './helpers';
 
 const BROWSER_TIMEOUT = 60_000;
 const WAIT = { timeout: 20_000 };
+const NICK_ERROR = `a nickname is 1 to ${MAX_NICK} printable characters`;
 
 let demo: Demo;
 beforeAll(async () => {
@@ -22,9 +26,26 @@ beforeAll(async () => {
 });
 afterAll(() => demo.close());
 
-/** A chat member over a framed SockJS websocket: sends JSON, reads messages one by one. */
-async function member() {
-  const client = await wsConnect(`${demo.url.replace('http', 'ws')}chat${sessionPath()}/websocket`);
+/** supertest against a demo server's origin (its `url` ends in a slash). */
+const api = (server: Demo = demo) => request(new URL(server.url).origin);
+
+/** Logs in as `nick` on `server`; resolves with the login cookie, as a `Cookie` header sends it. */
+async function login(nick: string, server: Demo = demo): Promise<string> {
+  const res = await api(server).post('/login').send({ nick });
+  expect(res.status).toBe(200);
+  const cookie = (res.headers['set-cookie'] as unknown as string[] | undefined)?.[0] ?? '';
+  expect(cookie.startsWith(`${LOGIN_COOKIE}=`)).toBe(true);
+  return cookie.split(';')[0];
+}
+
+/** A framed SockJS websocket to the demo's /chat, sending `headers` with the handshake. */
+function chatSocket(headers: Record<string, string>) {
+  return wsConnect(`${demo.url.replace('http', 'ws')}chat${sessionPath()}/websocket`, headers);
+}
+
+/** A chat member over a framed SockJS websocket, logged in with `cookie`: sends JSON, reads messages one by one. */
+async function member(cookie: string) {
+  const client = await chatSocket({ Cookie: cookie });
   expect(await client.next()).toBe('o');
   const inbox: ServerMessage[] = [];
   return {
@@ -47,25 +68,28 @@ async function member() {
   };
 }
 
-/** Two members who have joined, their join notices read. */
+/** One member, logged in as `nick`, their own join notice read. */
+async function joined(nick: string) {
+  const one = await member(await login(nick));
+  expect((await one.next()).type).toBe('join');
+  return one;
+}
+
+/** Two members in the room, their join notices read. */
 async function twoMembers() {
-  const ada = await member();
-  const grace = await member();
-  ada.send({ type: 'join', nick: 'ada' });
-  grace.send({ type: 'join', nick: 'grace' });
-  for (const notice of [ada, ada, grace]) expect((await notice.next()).type).toBe('join');
+  const ada = await joined('ada');
+  const grace = await joined('grace');
+  expect(await ada.next()).toMatchObject({ type: 'join', nick: 'grace' });
   return { ada, grace };
 }
 
 describe('demo chat room (demo/chat.ts)', () => {
   afterEach(() => terminateClients());
 
-  it('announces joins with the user count and broadcasts chat lines to every member', async () => {
-    const ada = await member();
-    const grace = await member();
-    ada.send({ type: 'join', nick: 'ada' });
+  it('announces each member with the user count as the session opens, and broadcasts chat lines to every member', async () => {
+    const ada = await member(await login('ada'));
     expect(await ada.next()).toEqual({ type: 'join', nick: 'ada', users: 1, transport: 'websocket' });
-    grace.send({ type: 'join', nick: '  grace ' });
+    const grace = await member(await login('grace'));
     expect(await ada.next()).toEqual({ type: 'join', nick: 'grace', users: 2, transport: 'websocket' });
     expect(await grace.next()).toEqual({ type: 'join', nick: 'grace', users: 2, transport: 'websocket' });
 
@@ -91,20 +115,18 @@ describe('demo chat room (demo/chat.ts)', () => {
     expect(await ada.next()).toEqual({ type: 'leave', nick: 'grace', users: 1 });
   });
 
-  const nickError = `a nickname is 1 to ${MAX_NICK} printable characters`;
   it.each([
     ['bad JSON', '{"type":', 'not JSON'],
     ['a JSON string', '"hello"', 'expected a JSON object'],
     ['null', 'null', 'expected a JSON object'],
     ['an unknown type', { type: 'shout', text: 'hi' }, 'unknown message type'],
-    ['a chat line before joining', { type: 'say', text: 'hi' }, 'join first'],
-    ['an empty nickname', { type: 'join', nick: '   ' }, nickError],
-    ['a nickname that is not a string', { type: 'join', nick: 42 }, nickError],
-    ['a nickname with a control character', { type: 'join', nick: 'a\u0007b' }, nickError],
+    ['a join message (the login names the member now)', { type: 'join', nick: 'someone else' }, 'unknown message type'],
+    ['an empty chat line', { type: 'say', text: '   ' }, `a chat line is 1 to ${MAX_TEXT} printable characters`],
+    ['a chat line over the limit', { type: 'say', text: 'y'.repeat(MAX_TEXT + 1) }, `a chat line is 1 to ${MAX_TEXT} printable characters`],
     ['a ping without an integer id', { type: 'ping', id: 'x' }, 'a ping needs an integer id'],
     ['input over the limit', 'x'.repeat(MAX_INPUT + 1), `message over ${MAX_INPUT} characters`],
   ])('answers %s with an error message and keeps the session', async (_name, message, error) => {
-    const ada = await member();
+    const ada = await joined('ada');
     ada.send(message);
     expect(await ada.next()).toEqual({ type: 'error', message: error });
     ada.send({ type: 'ping', id: 1 });
@@ -112,22 +134,138 @@ describe('demo chat room (demo/chat.ts)', () => {
   });
 
   it('closes a websocket whose message is over the transport bound, and carries on', async () => {
-    const ada = await member();
+    const ada = await joined('ada');
     ada.send('z'.repeat(32 * 1024));
     expect((await ada.client.closed).code).toBe(1009);
-    const grace = await member();
+    const grace = await joined('grace');
     grace.send({ type: 'ping', id: 2 });
     expect(await grace.next()).toEqual({ type: 'pong', id: 2 });
   });
 
-  it('refuses a second join and an over-long chat line', async () => {
-    const ada = await member();
-    ada.send({ type: 'join', nick: 'ada' });
+  it('closes at once a session that no member stands behind (a room mounted without the login guard)', async () => {
+    const room = chatRoom(() => undefined);
+    const server = await listen({ '/room': room });
+    try {
+      const client = await wsConnect(`ws://127.0.0.1:${server.port}/room${sessionPath()}/websocket`);
+      expect(await client.next()).toBe('o');
+      expect(await client.next()).toBe('c[4001,"Log in first"]');
+    } finally {
+      await server.close();
+    }
+  });
+});
+
+describe('demo login (demo/server.ts)', () => {
+  afterEach(() => terminateClients());
+
+  it('logs in with the trimmed nickname in an httpOnly, SameSite=Lax cookie, and /me tells who is logged in', async () => {
+    const res = await api().post('/login').send({ nick: '  grace ' });
+    expect(res.status).toBe(200);
+    expect(res.body).toEqual({ nick: 'grace' });
+    const [cookie] = res.headers['set-cookie'] as unknown as string[];
+    expect(cookie).toMatch(new RegExp(`^${LOGIN_COOKIE}=[^;]+; Path=/; Expires=[^;]+; HttpOnly; SameSite=Lax$`));
+    const me = await api().get('/me').set('Cookie', cookie.split(';')[0]);
+    expect(me.body).toEqual({ nick: 'grace' });
+    expect((await api().get('/me')).body).toEqual({ nick: null });
+  });
+
+  it.each([
+    ['an empty nickname', { nick: '   ' }],
+    ['a nickname that is not a string', { nick: 42 }],
+    ['a nickname with a control character', { nick: 'a\u0007b' }],
+    ['a nickname over the limit', { nick: 'n'.repeat(MAX_NICK + 1) }],
+    ['no nickname', {}],
+  ])('refuses %s with 400 and the reason, and logs nobody in', async (_name, body) => {
+    const res = await api().post('/login').send(body);
+    expect(res.status).toBe(400);
+    expect(res.body).toEqual({ error: NICK_ERROR });
+    expect(res.headers['set-cookie']).toBeUndefined();
+  });
+
+  it('refuses a login that is not JSON (what a form on another site would send)', async () => {
+    const res = await api().post('/login').type('form').send('nick=mallory');
+    expect(res.status).toBe(400);
+    expect(res.body).toEqual({ error: NICK_ERROR });
+    expect(res.headers['set-cookie']).toBeUndefined();
+  });
+
+  it.each([
+    ['without a login cookie', {}],
+    ['with a cookie the server never issued', { Cookie: `${LOGIN_COOKIE}=s%3Aforged.forged` }],
+  ])('answers 401 %s on every transport, websocket handshakes included', async (_name, headers: Record<string, string>) => {
+    const handshake = await rawRequest(Number(new URL(demo.url).port), 'GET', `/chat${sessionPath()}/websocket`, {
+      ...upgradeHeaders(),
+      ...headers,
+    });
+    expect({ status: handshake.status, body: handshake.body }).toEqual({ status: 401, body: 'Log in first.' });
+    const poll = await api().post(`/chat${sessionPath()}/xhr`).set(headers);
+    expect({ status: poll.status, text: poll.text }).toEqual({ status: 401, text: 'Log in first.' });
+    const info = await api().get('/chat/info').set(headers);
+    expect(info.status).toBe(401);
+  });
+
+  it('lets a logged-in xhr poll open a session', async () => {
+    const cookie = await login('ada');
+    const session = `/chat${sessionPath()}`;
+    const poll = await api().post(`${session}/xhr`).set('Cookie', cookie);
+    expect({ status: poll.status, text: poll.text }).toEqual({ status: 200, text: 'o\n' });
+    // Out of the room again, so that the next specs count their own members only.
+    const leave = await api().post(`${session}/xhr_send`).set('Cookie', cookie).type('text').send('["{\\"type\\":\\"leave\\"}"]');
+    expect(leave.status).toBe(204);
+  });
+
+  it('ends access at logout: open sessions close, the cookie opens nothing more', async () => {
+    const cookie = await login('ada');
+    const ada = await member(cookie);
     await ada.next();
-    ada.send({ type: 'join', nick: 'ada2' });
-    expect(await ada.next()).toEqual({ type: 'error', message: 'already joined' });
-    ada.send({ type: 'say', text: 'y'.repeat(MAX_TEXT + 1) });
-    expect(await ada.next()).toEqual({ type: 'error', message: `a chat line is 1 to ${MAX_TEXT} printable characters` });
+    const grace = await joined('grace');
+    const res = await api().post('/logout').set('Cookie', cookie);
+    expect(res.status).toBe(204);
+    expect(await ada.next()).toMatchObject({ type: 'join', nick: 'grace' });
+    expect(await ada.client.next()).toBe('c[4001,"Logged out"]');
+    expect(await grace.next()).toEqual({ type: 'leave', nick: 'ada', users: 1 });
+    await expect(chatSocket({ Cookie: cookie })).rejects.toThrow('Unexpected server response: 401');
+    expect((await api().post(`/chat${sessionPath()}/xhr`).set('Cookie', cookie)).status).toBe(401);
+    expect((await api().get('/me').set('Cookie', cookie)).body).toEqual({ nick: null });
+  });
+
+  it('gives a fresh session id at login and ends the sessions of the login it replaces', async () => {
+    const first = await login('ada');
+    const ada = await member(first);
+    await ada.next();
+    const res = await api().post('/login').set('Cookie', first).send({ nick: 'ada2' });
+    expect(res.body).toEqual({ nick: 'ada2' });
+    const second = (res.headers['set-cookie'] as unknown as string[])[0].split(';')[0];
+    expect(second).not.toBe(first);
+    expect(await ada.client.next()).toBe('c[4001,"Logged out"]');
+    await expect(chatSocket({ Cookie: first })).rejects.toThrow('Unexpected server response: 401');
+    const again = await member(second);
+    expect(await again.next()).toMatchObject({ type: 'join', nick: 'ada2' });
+  });
+
+  it('admits only its own pages with a login cookie (allowedOrigins: [])', async () => {
+    const cookie = await login('ada');
+    await expect(chatSocket({ Cookie: cookie, Origin: 'http://evil.example' })).rejects.toThrow('Unexpected server response: 403');
+    const own = await member(cookie);
+    expect(await own.next()).toMatchObject({ type: 'join', nick: 'ada' });
+    const fromPage = await chatSocket({ Cookie: cookie, Origin: new URL(demo.url).origin });
+    expect(await fromPage.next()).toBe('o');
+  });
+
+  it('refuses logins past maxLogins with 503, until one logs out', async () => {
+    const small = await startDemo(0, { maxLogins: 1 });
+    try {
+      const cookie = await login('ada', small);
+      const refused = await api(small).post('/login').send({ nick: 'grace' });
+      expect({ status: refused.status, body: refused.body }).toEqual({
+        status: 503,
+        body: { error: 'too many people are logged in; try again later' },
+      });
+      expect((await api(small).post('/logout').set('Cookie', cookie)).status).toBe(204);
+      await login('grace', small);
+    } finally {
+      await small.close();
+    }
   });
 });
 
@@ -136,20 +274,38 @@ describeWithChromium('demo page in Chromium (demo/public)', () => {
   const pageErrors: string[] = [];
   const dialogs: string[] = [];
 
-  /** Opens the page at `url` in its own browser context and joins as `nick`, over `transport` if given. */
-  async function join(url: string, nick: string, transport = ''): Promise<Page> {
-    const context = await browser.newContext({ viewport: { width: 820, height: 560 } });
-    const page = await context.newPage();
-    page.on('pageerror', (error) => pageErrors.push(`${nick}: ${error.message}`));
+  /** Opens the page at `url` in a browser context (a fresh one unless given), ready to log in. */
+  async function visit(url: string, name: string, context?: BrowserContext): Promise<Page> {
+    const page = await (context ?? (await browser.newContext({ viewport: { width: 820, height: 560 } }))).newPage();
+    page.on('pageerror', (error) => pageErrors.push(`${name}: ${error.message}`));
     page.on('dialog', (dialog) => {
-      dialogs.push(`${nick}: ${dialog.message()}`);
+      dialogs.push(`${name}: ${dialog.message()}`);
       void dialog.dismiss();
     });
     await page.goto(url);
+    return page;
+  }
+
+  /** Logs in through the form as `nick`. */
+  async function logIn(page: Page, nick: string): Promise<void> {
+    await page.locator('#login').waitFor(WAIT);
     await page.fill('#nick', nick);
+    await page.click('#log-in');
+    await page.locator('#me', { hasText: new RegExp(`^${nick}$`) }).waitFor(WAIT);
+  }
+
+  /** Joins the room over `transport` ('' for auto) on a logged-in page. */
+  async function enter(page: Page, transport = ''): Promise<void> {
     await page.selectOption('#transport', transport);
     await page.click('#connect');
     await page.locator('#state', { hasText: /^open$/ }).waitFor(WAIT);
+  }
+
+  /** Opens the page at `url` in its own browser context, logs in as `nick` and joins, over `transport` if given. */
+  async function join(url: string, nick: string, transport = ''): Promise<Page> {
+    const page = await visit(url, nick);
+    await logIn(page, nick);
+    await enter(page, transport);
     return page;
   }
 
@@ -243,6 +399,66 @@ describeWithChromium('demo page in Chromium (demo/public)', () => {
       const received = await line(ada, hostile);
       expect(await received.locator('.text').textContent()).toBe(hostile);
       expect(await ada.locator('#messages img').count()).toBe(0);
+    }, BROWSER_TIMEOUT);
+  });
+
+  describe('the login', () => {
+    it('shows only the login form when logged out, and a bad nickname’s reason', async () => {
+      const page = await visit(demo.url, 'nobody');
+      await page.locator('#login').waitFor(WAIT);
+      expect(await page.locator('#join').isVisible()).toBe(false);
+      await page.fill('#nick', '   ');
+      await page.click('#log-in');
+      await page.locator('#login-error', { hasText: NICK_ERROR }).waitFor(WAIT);
+      expect(await page.locator('#join').isVisible()).toBe(false);
+      await page.context().close();
+    }, BROWSER_TIMEOUT);
+
+    it('shows who is logged in, and keeps the login across a reload', async () => {
+      const page = await visit(demo.url, 'kay');
+      await logIn(page, 'kay');
+      expect(await page.locator('#who').textContent()).toBe('logged in as kay');
+      await page.reload();
+      await page.locator('#me', { hasText: /^kay$/ }).waitFor(WAIT);
+      expect(await page.locator('#login').isVisible()).toBe(false);
+      await page.context().close();
+    }, BROWSER_TIMEOUT);
+
+    it('logs out: closes the connection, the others see the member leave, the login form is back', async () => {
+      const ada = await join(demo.url, 'ada');
+      const bo = await join(demo.url, 'bo');
+      await ada.locator('#messages li.notice', { hasText: 'bo joined' }).waitFor(WAIT);
+      await bo.click('#logout');
+      await bo.locator('#login').waitFor(WAIT);
+      expect(await bo.locator('#state').textContent()).toBe('closed');
+      expect(await bo.locator('#text').isDisabled()).toBe(true);
+      await ada.locator('#messages li.notice', { hasText: /^bo left$/ }).waitFor(WAIT);
+      expect(await bo.locator('#refused').isVisible()).toBe(false);
+      await Promise.all([ada, bo].map((page) => page.context().close()));
+    }, BROWSER_TIMEOUT);
+
+    it('says so and shows the login form when a logout in another tab ends the connection', async () => {
+      const first = await join(demo.url, 'cy', 'xhr-polling');
+      const second = await visit(demo.url, 'cy (second tab)', first.context());
+      await second.locator('#me', { hasText: /^cy$/ }).waitFor(WAIT);
+      await second.click('#logout');
+      await first.locator('#refused', { hasText: 'Your login has ended' }).waitFor(WAIT);
+      await first.locator('#login').waitFor(WAIT);
+      expect(await first.locator('#state').textContent()).toBe('closed');
+      expect(await first.locator('#messages li.notice').last().textContent()).toBe('disconnected (4001 Logged out)');
+      await first.context().close();
+    }, BROWSER_TIMEOUT);
+
+    it('says so when the server refuses to connect because the login expired', async () => {
+      const page = await visit(demo.url, 'dee');
+      await logIn(page, 'dee');
+      // What an expired login looks like to the server: no cookie.
+      await page.context().clearCookies();
+      await page.click('#connect');
+      await page.locator('#refused', { hasText: 'Your login has ended' }).waitFor(WAIT);
+      await page.locator('#login').waitFor(WAIT);
+      expect(await page.locator('#messages li.notice').last().textContent()).toBe('disconnected (1002 Cannot connect to server)');
+      await page.context().close();
     }, BROWSER_TIMEOUT);
   });
 

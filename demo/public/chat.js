@@ -1,4 +1,6 @@
-// The chat page: sockjs-client against the /chat handler of demo/server.ts.
+// The chat page: a nickname login, then sockjs-client against the /chat handler of
+// demo/server.ts, which serves only logged-in visitors (the login cookie goes with
+// every transport's requests).
 // User text only ever reaches the page through textContent, never innerHTML.
 'use strict';
 
@@ -36,6 +38,12 @@
     list.scrollTop = list.scrollHeight;
   }
 
+  // A notice above the room when the server refuses the page; '' hides it.
+  function refused(text) {
+    el('refused').textContent = text;
+    el('refused').hidden = !text;
+  }
+
   function setState(state, transport) {
     el('state').textContent = state;
     el('state').className = state;
@@ -49,6 +57,28 @@
       pingTimer = null;
       el('rtt').textContent = '–';
     }
+  }
+
+  // The login form when logged out (nick null), else who is logged in and the Join form.
+  function showLogin(nick) {
+    el('login').hidden = nick !== null;
+    el('join').hidden = nick === null;
+    el('me').textContent = nick || '';
+    if (nick !== null) el('login-error').textContent = '';
+  }
+
+  function request(method, url, body) {
+    var init = { method: method, credentials: 'same-origin', headers: {} };
+    if (body !== undefined) {
+      init.headers['Content-Type'] = 'application/json';
+      init.body = JSON.stringify(body);
+    }
+    return fetch(url, init);
+  }
+
+  // Who the server says is logged in: a nickname, or null.
+  function whoAmI() {
+    return request('GET', '/me').then(function (res) { return res.json(); }).then(function (me) { return me.nick; });
   }
 
   function send(message) {
@@ -90,6 +120,7 @@
     if (leaving) return; // the new connection opens when the old one has closed
     var previous = sock;
     sock = null;
+    refused('');
     setState('connecting');
     if (!previous || previous.readyState !== SockJS.OPEN) {
       if (previous) previous.close();
@@ -99,10 +130,20 @@
     var giveUp = setTimeout(function () { previous.close(); }, 5000);
     previous.onclose = function () {
       clearTimeout(giveUp);
+      if (leaving !== previous) return; // disconnected meanwhile
       leaving = null;
       open();
     };
     previous.send(JSON.stringify({ type: 'leave' }));
+  }
+
+  // Drops the connection, and a reconnection under way, without opening another.
+  function disconnect() {
+    var current = sock || leaving;
+    sock = null;
+    leaving = null;
+    if (current) current.close();
+    setState('closed');
   }
 
   function open() {
@@ -113,7 +154,6 @@
     current.onopen = function () {
       if (sock !== current) return;
       setState('open', current.transport);
-      send({ type: 'join', nick: el('nick').value });
       ping();
       pingTimer = setInterval(ping, PING_EVERY_MS);
     };
@@ -127,11 +167,54 @@
     };
     current.onclose = function (e) {
       if (sock !== current) return;
+      sock = null;
       setState('closed');
       show('notice', '', 'disconnected (' + e.code + ' ' + e.reason + ')');
+      explainClose(e);
     };
   }
 
+  // After a close the page did not ask for: is the login gone (expired, or ended in
+  // another tab)? Then back to the login form. Otherwise say so if the server refused us:
+  // sockjs-client closes with 1002 when /info is refused and 2000 when every transport was.
+  function explainClose(e) {
+    whoAmI().then(function (nick) {
+      showLogin(nick);
+      if (nick === null) {
+        refused('Your login has ended (it expired, or you logged out elsewhere). Log in again to join.');
+      } else if (e.code === 1002 || e.code === 2000) {
+        refused('The server refused the connection (' + e.code + ' ' + e.reason + ').');
+      }
+    }, function () {
+      refused('The server cannot be reached.');
+    });
+  }
+
+  el('login').onsubmit = function (e) {
+    e.preventDefault();
+    el('login-error').textContent = '';
+    request('POST', '/login', { nick: el('nick').value }).then(function (res) {
+      return res.json().then(function (answer) {
+        if (!res.ok) {
+          el('login-error').textContent = answer.error || ('login refused (' + res.status + ')');
+          return;
+        }
+        refused('');
+        showLogin(answer.nick);
+      });
+    }).catch(function () {
+      el('login-error').textContent = 'The server cannot be reached.';
+    });
+  };
+  el('logout').onclick = function () {
+    disconnect();
+    request('POST', '/logout').then(function () {
+      refused('');
+      showLogin(null);
+    }, function () {
+      refused('The server cannot be reached.');
+    });
+  };
   el('join').onsubmit = function (e) {
     e.preventDefault();
     connect();
@@ -145,4 +228,8 @@
     if (text.trim()) send({ type: 'say', text: text });
     el('text').value = '';
   };
+
+  whoAmI().then(showLogin, function () {
+    refused('The server cannot be reached.');
+  });
 })();
