@@ -3,9 +3,11 @@
  * merge, one validation pass that throws a `TypeError` naming the option.
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import type { ServerOptions as WebSocketServerOptions } from 'ws';
+import type { ZlibOptions } from 'node:zlib';
 import type { Adapter } from './adapter';
+import { setJsessionidCookie } from './binding';
 import { InvalidOptionError } from './errors';
+import { originMatcher } from './origin';
 
 /** The names of the SockJS transports, as sockjs-client spells them. */
 export type TransportName =
@@ -27,14 +29,50 @@ export const TRANSPORT_NAMES: readonly TransportName[] = [
 ];
 
 /**
- * The `ws` server options a user may set. The ones sockjs-express owns
- * (`noServer`, `server`, `port`, `host`, `path`, `maxPayload`) are left out:
- * the upgrade is routed by the handler and the message size is `maxMessageSize`.
+ * Compression settings for `websocketOptions.perMessageDeflate`, as `ws`
+ * takes them (RFC 7692 parameters, zlib settings, a size threshold).
  */
-export type WebsocketOptions = Omit<
-  WebSocketServerOptions,
-  'noServer' | 'server' | 'port' | 'host' | 'path' | 'maxPayload' | 'backlog'
->;
+export interface PerMessageDeflateOptions {
+  serverNoContextTakeover?: boolean;
+  clientNoContextTakeover?: boolean;
+  serverMaxWindowBits?: number;
+  clientMaxWindowBits?: number;
+  zlibDeflateOptions?: Pick<ZlibOptions, 'flush' | 'finishFlush' | 'chunkSize' | 'windowBits' | 'level' | 'memLevel' | 'strategy'>;
+  zlibInflateOptions?: ZlibOptions;
+  /** Messages smaller than this many bytes are sent uncompressed. @default 1024 */
+  threshold?: number;
+  /** Compression jobs `ws` runs at once. @default 10 */
+  concurrencyLimit?: number;
+}
+
+/**
+ * The `ws` server options a user may set, typed here so that the package's
+ * types need no `@types/ws`. The ones sockjs-express owns (`noServer`,
+ * `server`, `port`, `host`, `path`, `maxPayload`, `backlog`, `clientTracking`)
+ * are refused: the upgrade is routed by the handler and the message size is
+ * `maxMessageSize`. Each field means what the `ws` documentation says.
+ */
+export interface WebsocketOptions {
+  /** Compression (permessage-deflate): `true`, or its settings. @default false */
+  perMessageDeflate?: boolean | PerMessageDeflateOptions;
+  /** Picks the subprotocol from the ones the client offered, or `false` for none. */
+  handleProtocols?: (protocols: Set<string>, request: IncomingMessage) => string | false;
+  /** Skip `ws`'s UTF-8 check of incoming text; a session then never sees `1007`. @default false */
+  skipUTF8Validation?: boolean;
+  /** Emit several messages of one network read synchronously. @default true */
+  allowSynchronousEvents?: boolean;
+  /** Answer client pings with pongs. @default true */
+  autoPong?: boolean;
+}
+
+/** The `ws` options sockjs-express accepts in `websocketOptions`. */
+const WEBSOCKET_OPTIONS: ReadonlySet<string> = new Set<keyof WebsocketOptions>([
+  'perMessageDeflate',
+  'handleProtocols',
+  'skipUTF8Validation',
+  'allowSynchronousEvents',
+  'autoPong',
+]);
 
 /** A function that sets the JSESSIONID cookie (or anything else) on session responses. */
 export type JsessionidFunction = (req: IncomingMessage, res: ServerResponse) => void;
@@ -57,12 +95,6 @@ export type SessionBinding = false | 'address' | 'cookie';
 
 /** Options of {@link sockjs}. Every field is optional. */
 export interface Options {
-  /**
-   * Serve the `websocket` transport. Some load balancers do not carry
-   * websockets; turn it off there and `/info` tells clients so.
-   * @default true
-   */
-  websocket?: boolean;
   /**
    * Serve a raw websocket (no SockJS framing) at `<prefix>/websocket`, for
    * programs that are not sockjs-client.
@@ -193,7 +225,6 @@ export interface Options {
 
 /** Options after defaults are merged and validated. */
 export interface ResolvedOptions {
-  readonly websocket: boolean;
   readonly rawWebsocket: boolean;
   readonly jsessionid: false | JsessionidFunction;
   readonly sockjsUrl: string;
@@ -217,7 +248,6 @@ export interface ResolvedOptions {
 
 /** The defaults, in one literal. */
 export const DEFAULTS = {
-  websocket: true,
   rawWebsocket: false,
   jsessionid: false,
   sockjsUrl: 'https://cdn.jsdelivr.net/npm/sockjs-client@1/dist/sockjs.min.js',
@@ -242,7 +272,7 @@ const KNOWN = new Set<string>([...Object.keys(DEFAULTS), 'adapter']);
 const MAX_DELAY = 2 ** 31 - 1;
 
 function fail(name: string, expected: string, value: unknown): never {
-  const shown = typeof value === 'string' ? JSON.stringify(value) : String(value);
+  const shown = typeof value === 'string' || Array.isArray(value) ? JSON.stringify(value) : String(value);
   throw new InvalidOptionError(`sockjs: option "${name}" must be ${expected}, got ${shown}`);
 }
 
@@ -285,28 +315,6 @@ function allowedOrigins(value: unknown): OriginPolicy | undefined {
   return originMatcher(value as string[]);
 }
 
-/** A policy from a list of origins and patterns; comparisons ignore case. */
-export function originMatcher(list: readonly string[]): OriginPolicy {
-  const exact = new Set<string>();
-  const patterns: RegExp[] = [];
-  for (const entry of list) {
-    const lower = entry.toLowerCase();
-    if (!lower.includes('*')) {
-      exact.add(lower);
-      continue;
-    }
-    const source = lower
-      .replace(/[.+?^${}()|[\]\\]/g, '\\$&')
-      .replace(/^([^:]+:\/\/)\*\\\./, '$1[a-z0-9-]+(?:\\.[a-z0-9-]+)*\\.')
-      .replace(/:\*$/, '(?::\\d{1,5})?');
-    patterns.push(new RegExp(`^${source}$`));
-  }
-  return (origin) => {
-    const lower = origin.toLowerCase();
-    return exact.has(lower) || patterns.some((pattern) => pattern.test(lower));
-  };
-}
-
 function sessionBinding(value: unknown): SessionBinding {
   if (value !== false && value !== 'address' && value !== 'cookie') {
     fail('sessionBinding', "false, 'address' or 'cookie'", value);
@@ -314,8 +322,9 @@ function sessionBinding(value: unknown): SessionBinding {
   return value;
 }
 
-function transports(value: unknown, websocket: boolean): ReadonlySet<TransportName> {
+function transports(value: unknown): ReadonlySet<TransportName> {
   if (!Array.isArray(value)) fail('transports', 'an array of transport names', value);
+  if (value.length === 0) fail('transports', `a list of at least one of ${TRANSPORT_NAMES.join(', ')}`, value);
   const known = new Set<string>(TRANSPORT_NAMES);
   const chosen = new Set<TransportName>();
   for (const name of value as unknown[]) {
@@ -324,8 +333,27 @@ function transports(value: unknown, websocket: boolean): ReadonlySet<TransportNa
     }
     chosen.add(name as TransportName);
   }
-  if (!websocket) chosen.delete('websocket');
   return chosen;
+}
+
+/**
+ * What to do instead of an option sockjs-express does not have: sockjs-node's
+ * names, and ours that were folded into others. snake_case names of ours
+ * (`heartbeat_delay`) are answered with the camelCase one.
+ */
+const INSTEAD: Readonly<Record<string, string>> = {
+  websocket: "leave 'websocket' out of transports, e.g. transports: ['xhr-streaming', 'xhr-polling']",
+  prefix: "mount the handler at its path instead: app.use('/echo', sockjs(...))",
+  log: 'logging goes through the debug module: run with DEBUG=sockjs:*',
+  faye_server_options: 'use websocketOptions (options for ws)',
+  disable_cors: 'CORS headers follow the SockJS protocol; allowedOrigins chooses which pages may connect',
+};
+
+/** The message for an option name sockjs-express does not know. */
+function unknownOption(name: string): string {
+  const camel = name.replace(/_([a-z])/g, (_match, letter: string) => letter.toUpperCase());
+  const instead = Object.hasOwn(INSTEAD, name) ? INSTEAD[name] : camel !== name && KNOWN.has(camel) ? `use "${camel}"` : undefined;
+  return `sockjs: unknown option "${name}"${instead === undefined ? '' : `: ${instead}`}`;
 }
 
 /**
@@ -338,10 +366,9 @@ export function resolveOptions(options: Options = {}): ResolvedOptions {
     throw new InvalidOptionError('sockjs: options must be an object');
   }
   for (const name of Object.keys(options)) {
-    if (!KNOWN.has(name)) throw new InvalidOptionError(`sockjs: unknown option "${name}"`);
+    if (!KNOWN.has(name)) throw new InvalidOptionError(unknownOption(name));
   }
   const merged = { ...DEFAULTS, ...stripUndefined(options) };
-  const websocket = boolean('websocket', merged.websocket);
   const maxQueuedBytes = integer('maxQueuedBytes', merged.maxQueuedBytes, 1, 2 ** 31);
   if (typeof merged.origin !== 'string' || /[\r\n]/.test(merged.origin)) {
     fail('origin', 'a string without line breaks', merged.origin);
@@ -350,13 +377,12 @@ export function resolveOptions(options: Options = {}): ResolvedOptions {
   if (wsOptions === null || typeof wsOptions !== 'object' || Array.isArray(wsOptions)) {
     fail('websocketOptions', 'an object', wsOptions);
   }
-  for (const owned of ['noServer', 'server', 'port', 'host', 'path', 'maxPayload', 'backlog']) {
-    if (owned in wsOptions) {
-      fail('websocketOptions', `an object without "${owned}" (sockjs-express sets it)`, owned);
+  for (const name of Object.keys(wsOptions)) {
+    if (!WEBSOCKET_OPTIONS.has(name)) {
+      fail('websocketOptions', `an object with only ${[...WEBSOCKET_OPTIONS].join(', ')} (sockjs-express sets the rest)`, name);
     }
   }
   return {
-    websocket,
     rawWebsocket: boolean('rawWebsocket', merged.rawWebsocket),
     jsessionid: jsessionid(merged.jsessionid),
     sockjsUrl: sockjsUrl(merged.sockjsUrl),
@@ -373,7 +399,7 @@ export function resolveOptions(options: Options = {}): ResolvedOptions {
     origin: merged.origin,
     allowedOrigins: allowedOrigins(merged.allowedOrigins),
     sessionBinding: sessionBinding(merged.sessionBinding),
-    transports: transports(merged.transports, websocket),
+    transports: transports(merged.transports),
     adapter: adapter(options.adapter),
   };
 }
@@ -392,15 +418,4 @@ function stripUndefined(options: Options): Options {
     if (value !== undefined) out[key] = value;
   }
   return out as Options;
-}
-
-/**
- * The `jsessionid: true` behaviour: reflect the client's `JSESSIONID` cookie
- * (parsed by cookie-parser) or set a dummy one, always with `Path=/`.
- */
-export function setJsessionidCookie(req: IncomingMessage, res: ServerResponse): void {
-  const cookies = (req as IncomingMessage & { cookies?: Record<string, unknown> }).cookies;
-  const sent = cookies?.JSESSIONID;
-  const value = typeof sent === 'string' && sent !== '' ? sent : 'dummy';
-  res.appendHeader('Set-Cookie', `JSESSIONID=${encodeURIComponent(value)}; Path=/`);
 }
