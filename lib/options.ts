@@ -207,8 +207,9 @@ export interface Options {
    */
   sessionBinding?: SessionBinding;
   /**
-   * The transports to serve, by sockjs-client's names. A transport left out
-   * answers `404` (and `/info` says `websocket: false` without `websocket`).
+   * The transports to serve, by sockjs-client's names; at least one. A
+   * transport left out answers `404`. Leave `websocket` out where a load
+   * balancer does not carry websockets: `/info` then says `websocket: false`.
    * @default every transport
    */
   transports?: readonly TransportName[];
