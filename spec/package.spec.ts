@@ -33,8 +33,8 @@ interface Result {
   output: string;
 }
 
-/** Runs a command to completion. */
-function run(command: string, args: string[], cwd: string, timeout = 120_000): Result {
+/** Runs a command to completion. The timeouts are generous: tsc on a loaded 2-core machine can take minutes. */
+function run(command: string, args: string[], cwd: string, timeout = 240_000): Result {
   const result = spawnSync(command, args, { cwd, encoding: 'utf8', timeout });
   return { status: result.status, stdout: result.stdout, output: `${result.stdout}${result.stderr}${result.error?.message ?? ''}` };
 }
@@ -97,7 +97,7 @@ beforeAll(() => {
     cpSync(path.join(root, entry), path.join(source, entry), { recursive: true });
   }
   symlinkSync(rootModules, path.join(source, 'node_modules'), 'dir');
-  const pack = run('npm', ['pack', '--json', '--pack-destination', scratch], source, 180_000);
+  const pack = run('npm', ['pack', '--json', '--pack-destination', scratch], source, 360_000);
   if (pack.status !== 0) throw new Error(`npm pack failed: ${pack.output}`);
   // The JSON comes after what the build (prepack) printed.
   [packed] = JSON.parse(pack.stdout.slice(pack.stdout.search(/^\[/m))) as Array<typeof packed>;
@@ -107,7 +107,7 @@ beforeAll(() => {
   express5 = application('express5', { ...runtime, express: 'express', ioredis: 'ioredis' });
   express4 = application('express4', { ...runtime, express: 'express4', ioredis: 'ioredis5' });
   noRedis = application('no-redis', { ...runtime, express: 'express' });
-}, 240_000);
+}, 420_000);
 
 afterAll(() => {
   if (scratch) rmSync(scratch, { recursive: true, force: true });
@@ -303,7 +303,7 @@ console.log(JSON.stringify({
       ['bundler', 'esnext', 'bundler.ts'],
     ])('type-check a strict consumer under moduleResolution %s, skipLibCheck off, without @types/ws', (resolution, module, file) => {
       expect(typecheck([file], module, resolution)).toMatchObject({ status: 0, output: '' });
-    }, 120_000);
+    }, 250_000);
 
     it('type-check CommonJS and ES module consumers under node16, the ES one against the .d.mts declarations', () => {
       const checked = typecheck(['node16.cts', 'node16.mts'], 'node16', 'node16', ['--traceResolution']);
@@ -317,6 +317,6 @@ console.log(JSON.stringify({
       expect(resolved('node16.mts', 'sockjs-express/redis')).toBe('dist/redis/index.d.mts');
       expect(resolved('node16.cts', 'sockjs-express')).toBe('dist/index.d.ts');
       expect(resolved('node16.cts', 'sockjs-express/redis')).toBe('dist/redis/index.d.ts');
-    }, 120_000);
+    }, 250_000);
   });
 });
