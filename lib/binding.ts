@@ -34,3 +34,13 @@ export function bindingKey(binding: SessionBinding, req: IncomingMessage, res: S
   const sent = (req as ParsedRequest).cookies?.JSESSIONID;
   return typeof sent === 'string' ? sent : (jsessionidSet(res) ?? '');
 }
+
+/**
+ * The `jsessionid: true` behaviour: reflect the client's `JSESSIONID` cookie
+ * (parsed by cookie-parser) or set a dummy one, always with `Path=/`.
+ */
+export function setJsessionidCookie(req: IncomingMessage, res: ServerResponse): void {
+  const sent = (req as ParsedRequest).cookies?.JSESSIONID;
+  const value = typeof sent === 'string' && sent !== '' ? sent : 'dummy';
+  res.appendHeader('Set-Cookie', `JSESSIONID=${encodeURIComponent(value)}; Path=/`);
+}

@@ -303,7 +303,11 @@ function buildRouter(
     ...(jsessionid ? [(req: Request, res: Response, next: NextFunction) => (jsessionid(req, res), next())] : []),
   ];
 
-  route(/^\/$/).get(greeting).all(methodNotAllowed('GET'));
+  // Express 4 hands a mounted handler `/` for `<prefix>//` as well as for `<prefix>/`.
+  route(/^\/$/)
+    .all((req, _res, next) => next(doubledSlash(req) ? 'route' : undefined))
+    .get(greeting)
+    .all(methodNotAllowed('GET'));
 
   const infoCors = corsFor('OPTIONS, GET', opts);
   route('/info')
@@ -356,6 +360,13 @@ function buildRouter(
       .all(methodNotAllowed('GET'));
   }
   return router;
+}
+
+/** Whether the path as the client sent it ends in `//` (never the greeting, whatever the mount made of it). */
+function doubledSlash(req: IncomingMessage): boolean {
+  const url = (req as MountedRequest).originalUrl ?? req.url ?? '';
+  const query = url.indexOf('?');
+  return (query < 0 ? url : url.slice(0, query)).endsWith('//');
 }
 
 /** What `attach()` says about an argument that is not a server. */

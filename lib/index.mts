@@ -1,8 +1,24 @@
 /**
  * The ES module entry: the same module as the CommonJS one, with `sockjs` as
- * the default export too (`import sockjs from 'sockjs-express'`).
+ * the default export too (`import sockjs from 'sockjs-express'`). The names
+ * are listed rather than `export *`-ed, so that the CommonJS module's
+ * `__esModule` marker does not become a named export.
  */
 import { sockjs } from './index.js';
 
-export * from './index.js';
+export {
+  sockjs,
+  Session,
+  DEFAULTS,
+  TRANSPORT_NAMES,
+  SockJSError,
+  SessionNotOpenError,
+  TransportError,
+  InvalidOptionError,
+  ClusterUnavailableError,
+  closeFrame,
+  messageFrame,
+  quote,
+} from './index.js';
+export type * from './index.js';
 export default sockjs;

@@ -25,6 +25,7 @@ export type {
   ResolvedOptions,
   TransportName,
   WebsocketOptions,
+  PerMessageDeflateOptions,
   JsessionidFunction,
   AllowedOrigins,
   OriginPolicy,

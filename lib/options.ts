@@ -3,9 +3,11 @@
  * merge, one validation pass that throws a `TypeError` naming the option.
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import type { ServerOptions as WebSocketServerOptions } from 'ws';
+import type { ZlibOptions } from 'node:zlib';
 import type { Adapter } from './adapter';
+import { setJsessionidCookie } from './binding';
 import { InvalidOptionError } from './errors';
+import { originMatcher } from './origin';
 
 /** The names of the SockJS transports, as sockjs-client spells them. */
 export type TransportName =
@@ -27,14 +29,50 @@ export const TRANSPORT_NAMES: readonly TransportName[] = [
 ];
 
 /**
- * The `ws` server options a user may set. The ones sockjs-express owns
- * (`noServer`, `server`, `port`, `host`, `path`, `maxPayload`) are left out:
- * the upgrade is routed by the handler and the message size is `maxMessageSize`.
+ * Compression settings for `websocketOptions.perMessageDeflate`, as `ws`
+ * takes them (RFC 7692 parameters, zlib settings, a size threshold).
  */
-export type WebsocketOptions = Omit<
-  WebSocketServerOptions,
-  'noServer' | 'server' | 'port' | 'host' | 'path' | 'maxPayload' | 'backlog'
->;
+export interface PerMessageDeflateOptions {
+  serverNoContextTakeover?: boolean;
+  clientNoContextTakeover?: boolean;
+  serverMaxWindowBits?: number;
+  clientMaxWindowBits?: number;
+  zlibDeflateOptions?: Pick<ZlibOptions, 'flush' | 'finishFlush' | 'chunkSize' | 'windowBits' | 'level' | 'memLevel' | 'strategy'>;
+  zlibInflateOptions?: ZlibOptions;
+  /** Messages smaller than this many bytes are sent uncompressed. @default 1024 */
+  threshold?: number;
+  /** Compression jobs `ws` runs at once. @default 10 */
+  concurrencyLimit?: number;
+}
+
+/**
+ * The `ws` server options a user may set, typed here so that the package's
+ * types need no `@types/ws`. The ones sockjs-express owns (`noServer`,
+ * `server`, `port`, `host`, `path`, `maxPayload`, `backlog`, `clientTracking`)
+ * are refused: the upgrade is routed by the handler and the message size is
+ * `maxMessageSize`. Each field means what the `ws` documentation says.
+ */
+export interface WebsocketOptions {
+  /** Compression (permessage-deflate): `true`, or its settings. @default false */
+  perMessageDeflate?: boolean | PerMessageDeflateOptions;
+  /** Picks the subprotocol from the ones the client offered, or `false` for none. */
+  handleProtocols?: (protocols: Set<string>, request: IncomingMessage) => string | false;
+  /** Skip `ws`'s UTF-8 check of incoming text; a session then never sees `1007`. @default false */
+  skipUTF8Validation?: boolean;
+  /** Emit several messages of one network read synchronously. @default true */
+  allowSynchronousEvents?: boolean;
+  /** Answer client pings with pongs. @default true */
+  autoPong?: boolean;
+}
+
+/** The `ws` options sockjs-express accepts in `websocketOptions`. */
+const WEBSOCKET_OPTIONS: ReadonlySet<string> = new Set<keyof WebsocketOptions>([
+  'perMessageDeflate',
+  'handleProtocols',
+  'skipUTF8Validation',
+  'allowSynchronousEvents',
+  'autoPong',
+]);
 
 /** A function that sets the JSESSIONID cookie (or anything else) on session responses. */
 export type JsessionidFunction = (req: IncomingMessage, res: ServerResponse) => void;
@@ -81,12 +119,6 @@ export interface Options<Context = undefined> {
    * @default false
    */
   root?: boolean;
-  /**
-   * Serve the `websocket` transport. Some load balancers do not carry
-   * websockets; turn it off there and `/info` tells clients so.
-   * @default true
-   */
-  websocket?: boolean;
   /**
    * Serve a raw websocket (no SockJS framing) at `<prefix>/websocket`, for
    * programs that are not sockjs-client.
@@ -199,8 +231,9 @@ export interface Options<Context = undefined> {
    */
   sessionBinding?: SessionBinding;
   /**
-   * The transports to serve, by sockjs-client's names. A transport left out
-   * answers `404` (and `/info` says `websocket: false` without `websocket`).
+   * The transports to serve, by sockjs-client's names; at least one. A
+   * transport left out answers `404`. Leave `websocket` out where a load
+   * balancer does not carry websockets: `/info` then says `websocket: false`.
    * @default every transport
    */
   transports?: readonly TransportName[];
@@ -219,7 +252,6 @@ export interface Options<Context = undefined> {
 export interface ResolvedOptions {
   readonly context: ((req: IncomingMessage, res: ServerResponse) => unknown) | undefined;
   readonly root: boolean;
-  readonly websocket: boolean;
   readonly rawWebsocket: boolean;
   readonly jsessionid: false | JsessionidFunction;
   readonly sockjsUrl: string;
@@ -244,7 +276,6 @@ export interface ResolvedOptions {
 /** The defaults, in one literal. */
 export const DEFAULTS = {
   root: false,
-  websocket: true,
   rawWebsocket: false,
   jsessionid: false,
   sockjsUrl: 'https://cdn.jsdelivr.net/npm/sockjs-client@1/dist/sockjs.min.js',
@@ -269,7 +300,7 @@ const KNOWN = new Set<string>([...Object.keys(DEFAULTS), 'adapter', 'context']);
 const MAX_DELAY = 2 ** 31 - 1;
 
 function fail(name: string, expected: string, value: unknown): never {
-  const shown = typeof value === 'string' ? JSON.stringify(value) : String(value);
+  const shown = typeof value === 'string' || Array.isArray(value) ? JSON.stringify(value) : String(value);
   throw new InvalidOptionError(`sockjs: option "${name}" must be ${expected}, got ${shown}`);
 }
 
@@ -312,28 +343,6 @@ function allowedOrigins(value: unknown): OriginPolicy | undefined {
   return originMatcher(value as string[]);
 }
 
-/** A policy from a list of origins and patterns; comparisons ignore case. */
-export function originMatcher(list: readonly string[]): OriginPolicy {
-  const exact = new Set<string>();
-  const patterns: RegExp[] = [];
-  for (const entry of list) {
-    const lower = entry.toLowerCase();
-    if (!lower.includes('*')) {
-      exact.add(lower);
-      continue;
-    }
-    const source = lower
-      .replace(/[.+?^${}()|[\]\\]/g, '\\$&')
-      .replace(/^([^:]+:\/\/)\*\\\./, '$1[a-z0-9-]+(?:\\.[a-z0-9-]+)*\\.')
-      .replace(/:\*$/, '(?::\\d{1,5})?');
-    patterns.push(new RegExp(`^${source}$`));
-  }
-  return (origin) => {
-    const lower = origin.toLowerCase();
-    return exact.has(lower) || patterns.some((pattern) => pattern.test(lower));
-  };
-}
-
 function sessionBinding(value: unknown): SessionBinding {
   if (value !== false && value !== 'address' && value !== 'cookie') {
     fail('sessionBinding', "false, 'address' or 'cookie'", value);
@@ -341,8 +350,9 @@ function sessionBinding(value: unknown): SessionBinding {
   return value;
 }
 
-function transports(value: unknown, websocket: boolean): ReadonlySet<TransportName> {
+function transports(value: unknown): ReadonlySet<TransportName> {
   if (!Array.isArray(value)) fail('transports', 'an array of transport names', value);
+  if (value.length === 0) fail('transports', `a list of at least one of ${TRANSPORT_NAMES.join(', ')}`, value);
   const known = new Set<string>(TRANSPORT_NAMES);
   const chosen = new Set<TransportName>();
   for (const name of value as unknown[]) {
@@ -351,8 +361,27 @@ function transports(value: unknown, websocket: boolean): ReadonlySet<TransportNa
     }
     chosen.add(name as TransportName);
   }
-  if (!websocket) chosen.delete('websocket');
   return chosen;
+}
+
+/**
+ * What to do instead of an option sockjs-express does not have: sockjs-node's
+ * names, and ours that were folded into others. snake_case names of ours
+ * (`heartbeat_delay`) are answered with the camelCase one.
+ */
+const INSTEAD: Readonly<Record<string, string>> = {
+  websocket: "leave 'websocket' out of transports, e.g. transports: ['xhr-streaming', 'xhr-polling']",
+  prefix: "mount the handler at its path instead: app.use('/echo', sockjs(...))",
+  log: 'logging goes through the debug module: run with DEBUG=sockjs:*',
+  faye_server_options: 'use websocketOptions (options for ws)',
+  disable_cors: 'CORS headers follow the SockJS protocol; allowedOrigins chooses which pages may connect',
+};
+
+/** The message for an option name sockjs-express does not know. */
+function unknownOption(name: string): string {
+  const camel = name.replace(/_([a-z])/g, (_match, letter: string) => letter.toUpperCase());
+  const instead = Object.hasOwn(INSTEAD, name) ? INSTEAD[name] : camel !== name && KNOWN.has(camel) ? `use "${camel}"` : undefined;
+  return `sockjs: unknown option "${name}"${instead === undefined ? '' : `: ${instead}`}`;
 }
 
 /**
@@ -365,10 +394,9 @@ export function resolveOptions(options: Options<unknown> = {}): ResolvedOptions 
     throw new InvalidOptionError('sockjs: options must be an object');
   }
   for (const name of Object.keys(options)) {
-    if (!KNOWN.has(name)) throw new InvalidOptionError(`sockjs: unknown option "${name}"`);
+    if (!KNOWN.has(name)) throw new InvalidOptionError(unknownOption(name));
   }
   const merged = { ...DEFAULTS, ...stripUndefined(options) };
-  const websocket = boolean('websocket', merged.websocket);
   const maxQueuedBytes = integer('maxQueuedBytes', merged.maxQueuedBytes, 1, 2 ** 31);
   if (typeof merged.origin !== 'string' || /[\r\n]/.test(merged.origin)) {
     fail('origin', 'a string without line breaks', merged.origin);
@@ -377,9 +405,9 @@ export function resolveOptions(options: Options<unknown> = {}): ResolvedOptions 
   if (wsOptions === null || typeof wsOptions !== 'object' || Array.isArray(wsOptions)) {
     fail('websocketOptions', 'an object', wsOptions);
   }
-  for (const owned of ['noServer', 'server', 'port', 'host', 'path', 'maxPayload', 'backlog']) {
-    if (owned in wsOptions) {
-      fail('websocketOptions', `an object without "${owned}" (sockjs-express sets it)`, owned);
+  for (const name of Object.keys(wsOptions)) {
+    if (!WEBSOCKET_OPTIONS.has(name)) {
+      fail('websocketOptions', `an object with only ${[...WEBSOCKET_OPTIONS].join(', ')} (sockjs-express sets the rest)`, name);
     }
   }
   if (merged.context !== undefined && typeof merged.context !== 'function') {
@@ -388,7 +416,6 @@ export function resolveOptions(options: Options<unknown> = {}): ResolvedOptions 
   return {
     context: merged.context,
     root: boolean('root', merged.root),
-    websocket,
     rawWebsocket: boolean('rawWebsocket', merged.rawWebsocket),
     jsessionid: jsessionid(merged.jsessionid),
     sockjsUrl: sockjsUrl(merged.sockjsUrl),
@@ -405,7 +432,7 @@ export function resolveOptions(options: Options<unknown> = {}): ResolvedOptions 
     origin: merged.origin,
     allowedOrigins: allowedOrigins(merged.allowedOrigins),
     sessionBinding: sessionBinding(merged.sessionBinding),
-    transports: transports(merged.transports, websocket),
+    transports: transports(merged.transports),
     adapter: adapter(options.adapter),
   };
 }
@@ -424,15 +451,4 @@ function stripUndefined(options: Options<unknown>): Options<unknown> {
     if (value !== undefined) out[key] = value;
   }
   return out as Options<unknown>;
-}
-
-/**
- * The `jsessionid: true` behaviour: reflect the client's `JSESSIONID` cookie
- * (parsed by cookie-parser) or set a dummy one, always with `Path=/`.
- */
-export function setJsessionidCookie(req: IncomingMessage, res: ServerResponse): void {
-  const cookies = (req as IncomingMessage & { cookies?: Record<string, unknown> }).cookies;
-  const sent = cookies?.JSESSIONID;
-  const value = typeof sent === 'string' && sent !== '' ? sent : 'dummy';
-  res.appendHeader('Set-Cookie', `JSESSIONID=${encodeURIComponent(value)}; Path=/`);
 }

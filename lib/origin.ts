@@ -68,3 +68,25 @@ export function restrictFraming(req: IncomingMessage, res: ServerResponse): void
   res.setHeader('Content-Security-Policy', `frame-ancestors ${ancestors}`);
   res.setHeader('Vary', 'Origin, Referer');
 }
+
+/** A policy from a list of origins and patterns (`allowedOrigins`); comparisons ignore case. */
+export function originMatcher(list: readonly string[]): OriginPolicy {
+  const exact = new Set<string>();
+  const patterns: RegExp[] = [];
+  for (const entry of list) {
+    const lower = entry.toLowerCase();
+    if (!lower.includes('*')) {
+      exact.add(lower);
+      continue;
+    }
+    const source = lower
+      .replace(/[.+?^${}()|[\]\\]/g, '\\$&')
+      .replace(/^([^:]+:\/\/)\*\\\./, '$1[a-z0-9-]+(?:\\.[a-z0-9-]+)*\\.')
+      .replace(/:\*$/, '(?::\\d{1,5})?');
+    patterns.push(new RegExp(`^${source}$`));
+  }
+  return (origin) => {
+    const lower = origin.toLowerCase();
+    return exact.has(lower) || patterns.some((pattern) => pattern.test(lower));
+  };
+}

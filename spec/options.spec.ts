@@ -2,10 +2,13 @@
  * Unit specs for lib/options.ts and the option checks of `sockjs()`: the
  * defaults, and a TypeError naming the option for every bad value.
  */
+import { readFileSync } from 'node:fs';
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import path from 'node:path';
 import { sockjs, type SessionHandler } from '../lib';
+import { setJsessionidCookie } from '../lib/binding';
 import { InvalidOptionError } from '../lib/errors';
-import { DEFAULTS, TRANSPORT_NAMES, resolveOptions, setJsessionidCookie, type Options } from '../lib/options';
+import { TRANSPORT_NAMES, resolveOptions, type Options, type ResolvedOptions } from '../lib/options';
 
 /** Calls `resolveOptions` with a value the type system would refuse. */
 function resolveUnchecked(options: unknown) {
@@ -29,7 +32,6 @@ describe('options', () => {
       expect(resolved).toEqual({
         context: undefined,
         root: false,
-        websocket: true,
         rawWebsocket: false,
         jsessionid: false,
         sockjsUrl: 'https://cdn.jsdelivr.net/npm/sockjs-client@1/dist/sockjs.min.js',
@@ -50,14 +52,23 @@ describe('options', () => {
       });
     });
 
-    it('resolves to the DEFAULTS literal, field by field', () => {
-      const resolved = resolveOptions({});
-      const { transports, jsessionid, allowedOrigins, ...rest } = DEFAULTS;
-      expect(resolved).toMatchObject(rest);
-      expect(resolved.jsessionid).toBe(jsessionid);
-      expect(allowedOrigins).toBe('*');
-      expect(resolved.allowedOrigins).toBeUndefined();
-      expect([...resolved.transports]).toEqual([...transports]);
+    it("states in the README's options table the default each option resolves to", () => {
+      const readme = readFileSync(path.join(__dirname, '..', 'README.md'), 'utf8');
+      const table = readme.slice(readme.indexOf('### Options'), readme.indexOf('## Security'));
+      const documented = new Map([...table.matchAll(/^\| `(\w+)` \| ([^|]+) \|/gm)].map((row) => [row[1], row[2].trim()]));
+      const resolved: ResolvedOptions = resolveOptions();
+      const shown = (value: unknown): string =>
+        typeof value === 'number' || typeof value === 'boolean' ? `\`${value}\`` : typeof value === 'string' ? `\`'${value}'\`` : JSON.stringify(value);
+      const scalars = Object.entries(resolved).filter(([, value]) => ['number', 'boolean', 'string'].includes(typeof value));
+      expect(scalars.length).toBeGreaterThan(10);
+      for (const [name, value] of scalars) {
+        // sockjsUrl is a URL, shown bare.
+        const expected = name === 'sockjsUrl' ? `\`${String(value)}\`` : shown(value);
+        expect([name, documented.get(name)]).toEqual([name, expected]);
+      }
+      expect(documented.get('transports')).toBe('all six');
+      expect(resolved.transports.size).toBe(6);
+      expect([...documented.keys()].sort()).toEqual([...Object.keys(resolved)].sort());
     });
 
     it('lists every transport sockjs-client knows, websocket first', () => {
@@ -97,23 +108,16 @@ describe('options', () => {
 
     it('treats an option set to undefined as not given', () => {
       expect(resolveOptions({ heartbeatDelay: undefined, sockjsUrl: undefined })).toMatchObject({
-        heartbeatDelay: DEFAULTS.heartbeatDelay,
-        sockjsUrl: DEFAULTS.sockjsUrl,
+        heartbeatDelay: 25_000,
+        sockjsUrl: 'https://cdn.jsdelivr.net/npm/sockjs-client@1/dist/sockjs.min.js',
       });
     });
 
     it('does not mutate the options object it is given', () => {
-      const options: Options = { transports: ['websocket', 'xhr-polling'], websocket: false };
+      const options: Options = { transports: ['websocket', 'xhr-polling'], allowedOrigins: ['https://a.example'] };
       const copy = structuredClone(options);
       resolveOptions(options);
       expect(options).toEqual(copy);
-    });
-
-    it('removes websocket from the transports when websocket is false', () => {
-      expect(resolveOptions({ websocket: false }).transports.has('websocket')).toBe(false);
-      expect(resolveOptions({ websocket: false }).transports.size).toBe(TRANSPORT_NAMES.length - 1);
-      const chosen = resolveOptions({ websocket: false, transports: ['websocket', 'xhr-polling'] });
-      expect([...chosen.transports]).toEqual(['xhr-polling']);
     });
 
     it('turns jsessionid: true into the cookie setter and keeps a function as given', () => {
@@ -154,7 +158,6 @@ describe('options', () => {
     });
 
     const invalid: Array<[string, string, unknown]> = [
-      ['websocket', 'is not a boolean', { websocket: 'yes' }],
       ['rawWebsocket', 'is not a boolean', { rawWebsocket: 1 }],
       ['jsessionid', 'is neither a boolean nor a function', { jsessionid: 'JSESSIONID' }],
       ['heartbeatDelay', 'is zero', { heartbeatDelay: 0 }],
@@ -208,6 +211,10 @@ describe('options', () => {
       ['websocketOptions', 'sets server', { websocketOptions: { server: {} } }],
       ['websocketOptions', 'sets port', { websocketOptions: { port: 8080 } }],
       ['websocketOptions', 'sets path', { websocketOptions: { path: '/ws' } }],
+      ['websocketOptions', 'sets clientTracking', { websocketOptions: { clientTracking: true } }],
+      ['websocketOptions', 'sets an option sockjs-express does not hand to ws', { websocketOptions: { verifyClient: () => true } }],
+      ['transports', 'is empty', { transports: [] }],
+      ['websocket', 'is given (transports says it)', { websocket: false }],
       ['heartbeat', 'is an unknown option', { heartbeat: 1000 }],
       ['prefix', 'is an unknown option (sockjs-node 0.3 style)', { prefix: '/echo' }],
     ];
@@ -220,9 +227,35 @@ describe('options', () => {
       expect((error as Error).message).toContain(`"${name}"`);
     });
 
-    it('names the owned ws option it refuses', () => {
-      expect(() => resolveUnchecked({ websocketOptions: { noServer: true } })).toThrow(/noServer/);
-      expect(() => resolveUnchecked({ websocketOptions: { maxPayload: 1 } })).toThrow(/maxPayload/);
+    it('names the ws option it refuses and the ones it accepts', () => {
+      expect(() => resolveUnchecked({ websocketOptions: { noServer: true } })).toThrow(/"noServer"/);
+      expect(() => resolveUnchecked({ websocketOptions: { maxPayload: 1 } })).toThrow(/"maxPayload"/);
+      expect(() => resolveUnchecked({ websocketOptions: { maxPayload: 1 } })).toThrow(/only perMessageDeflate, handleProtocols/);
+    });
+
+    it('refuses an empty transports list, which no client could use', () => {
+      expect(() => resolveOptions({ transports: [] })).toThrow('sockjs: option "transports" must be a list of at least one of websocket,');
+    });
+
+    it.each([
+      ['heartbeat_delay', 25_000, 'use "heartbeatDelay"'],
+      ['disconnect_delay', 5_000, 'use "disconnectDelay"'],
+      ['response_limit', 128 * 1024, 'use "responseLimit"'],
+      ['sockjs_url', '/sockjs.js', 'use "sockjsUrl"'],
+      ['prefix', '/echo', "mount the handler at its path instead: app.use('/echo', sockjs(...))"],
+      ['log', () => undefined, 'run with DEBUG=sockjs:*'],
+      ['websocket', false, "leave 'websocket' out of transports"],
+      ['faye_server_options', {}, 'use websocketOptions'],
+      ['disable_cors', true, 'allowedOrigins chooses which pages may connect'],
+    ])('refuses the sockjs-node option %s and says what to use instead', (name, value, hint) => {
+      const error = thrownBy(() => resolveUnchecked({ [name]: value }));
+      expect(error).toBeInstanceOf(InvalidOptionError);
+      expect((error as Error).message).toContain(`sockjs: unknown option "${name}": `);
+      expect((error as Error).message).toContain(hint);
+    });
+
+    it('gives no hint for a name it cannot place', () => {
+      expect(() => resolveUnchecked({ heartbeat: 1 })).toThrow(/^sockjs: unknown option "heartbeat"$/);
     });
 
     it.each([null, 'fast', 7])('refuses options that are not an object (%p)', (options) => {
@@ -249,11 +282,11 @@ describe('options', () => {
       const callback: SessionHandler = () => undefined;
       const handler = sockjs(callback);
       expect(handler.listeners('connection')).toEqual([callback]);
-      expect(handler.options.heartbeatDelay).toBe(DEFAULTS.heartbeatDelay);
+      expect(handler.options.heartbeatDelay).toBe(25_000);
     });
 
     it('exposes the resolved options on the handler', () => {
-      const handler = sockjs({ websocket: false, disconnectDelay: 100 });
+      const handler = sockjs({ transports: ['xhr-polling'], disconnectDelay: 100 });
       expect(handler.options.disconnectDelay).toBe(100);
       expect(handler.options.transports.has('websocket')).toBe(false);
     });

@@ -139,7 +139,6 @@ describe('#info', () => {
   });
 
   it.each<[string, Options]>([
-    ['websocket: false', { websocket: false }],
     ['a transports list without websocket', { transports: ['xhr-streaming', 'xhr-polling'] }],
   ])('says websocket false when disabled by %s', async (_name, options) => {
     const url = await serve(options);

@@ -187,7 +187,6 @@ describe('websocket', () => {
 
   describe('refused upgrades', () => {
     it.each<[string, Options]>([
-      ['websocket is false', { websocket: false }],
       ['transports leave websocket out', { transports: ['xhr-polling', 'xhr-streaming'] }],
     ])('refuses a websocket with 404 when %s', async (_why, options) => {
       const server = await start({ '/echo': echo(options) });

@@ -2,7 +2,8 @@
  * `sockjs-express/redis`: the Redis adapter. Processes find each other's
  * HTTP sessions through keys in Redis and talk over Redis pub/sub, one
  * channel per process plus one for broadcasts. Needs `ioredis` (an optional
- * peer dependency) and a standalone Redis (or Sentinel), not Redis Cluster.
+ * peer dependency, 5 or 6; importing this entry without it throws an error
+ * that says so) and a standalone Redis (or Sentinel), not Redis Cluster.
  *
  * ```ts
  * import { sockjs } from 'sockjs-express';
@@ -14,6 +15,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import createDebug from 'debug';
+import './peer';
 import Redis, { type RedisOptions } from 'ioredis';
 import type { Adapter, Bus, JoinOptions, Ownership } from '../adapter';
 import { InvalidOptionError } from '../errors';
