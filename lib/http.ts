@@ -35,20 +35,29 @@ export function sendMethodNotAllowed(res: ServerResponse, allow: string): void {
   res.end();
 }
 
-/** Why a body could not be read. */
+/** Why a body could not be read: it passed the limit, or the client went away. */
 export type BodyFailure = 'too-large' | 'aborted';
 
 /**
- * Reads the request body as UTF-8, refusing (without buffering further) once
- * it passes `limit` bytes. Resolves to the text or to the failure.
+ * A request body, or why there is none. Tagged, so that no body a client
+ * sends can be mistaken for a failure.
  */
-export function readBody(req: IncomingMessage, limit: number): Promise<string | BodyFailure> {
+export type BodyResult = { readonly ok: true; readonly body: string } | { readonly ok: false; readonly reason: BodyFailure };
+
+const TOO_LARGE: BodyResult = { ok: false, reason: 'too-large' };
+const ABORTED: BodyResult = { ok: false, reason: 'aborted' };
+
+/**
+ * Reads the request body as UTF-8, refusing (without buffering further) once
+ * it passes `limit` bytes.
+ */
+export function readBody(req: IncomingMessage, limit: number): Promise<BodyResult> {
   const declared = Number(req.headers['content-length']);
-  if (Number.isFinite(declared) && declared > limit) return Promise.resolve('too-large');
+  if (Number.isFinite(declared) && declared > limit) return Promise.resolve(TOO_LARGE);
   return new Promise((resolve) => {
     const chunks: Buffer[] = [];
     let size = 0;
-    const done = (result: string | BodyFailure): void => {
+    const done = (result: BodyResult): void => {
       req.off('data', onData);
       req.off('end', onEnd);
       req.off('error', onAbort);
@@ -60,13 +69,13 @@ export function readBody(req: IncomingMessage, limit: number): Promise<string | 
       if (size > limit) {
         chunks.length = 0;
         req.resume();
-        done('too-large');
+        done(TOO_LARGE);
         return;
       }
       chunks.push(chunk);
     };
-    const onEnd = (): void => done(Buffer.concat(chunks, size).toString('utf8'));
-    const onAbort = (): void => done('aborted');
+    const onEnd = (): void => done({ ok: true, body: Buffer.concat(chunks, size).toString('utf8') });
+    const onAbort = (): void => done(ABORTED);
     req.on('data', onData);
     req.on('end', onEnd);
     req.on('error', onAbort);

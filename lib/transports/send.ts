@@ -105,9 +105,9 @@ function sender(format: SendFormat, context: SendContext) {
       sendText(res, 404, 'Not found.');
       return;
     }
-    const body = await readBody(req, context.maxMessageSize);
-    if (body === 'aborted') return;
-    if (body === 'too-large') {
+    const read = await readBody(req, context.maxMessageSize);
+    if (!read.ok && read.reason === 'aborted') return;
+    if (!read.ok) {
       // A jsonp client never sees this status: closing the session tells every
       // client, on its next receiving request, that its message was not taken.
       target.refuse(MESSAGE_TOO_BIG.code, MESSAGE_TOO_BIG.reason);
@@ -115,7 +115,7 @@ function sender(format: SendFormat, context: SendContext) {
       sendText(res, 413, 'Payload too large.');
       return;
     }
-    const payload = format.payload(body, req);
+    const payload = format.payload(read.body, req);
     if (payload === '') {
       sendText(res, 500, 'Payload expected.');
       return;

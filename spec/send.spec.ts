@@ -1,0 +1,66 @@
+/**
+ * The sending routes (`xhr_send`, `jsonp_send`) against bad input: bodies
+ * that spell the words the server uses for its own failures, bodies over
+ * `maxMessageSize` sent by a client that keeps sending, and bodies that a
+ * body parser mounted in front of the handler has already read.
+ */
+import http from 'node:http';
+import express from 'express';
+import request from 'supertest';
+import { sockjs, type Session } from '../lib';
+import { listen, sessionPath, type Running } from './helpers';
+
+const running: Running[] = [];
+
+afterEach(async () => {
+  await Promise.all(running.splice(0).map((server) => server.close()));
+});
+
+interface Polling {
+  readonly base: string;
+  /** `/s/<server>/<session>` */
+  readonly path: string;
+  readonly session: Session;
+  /** Every message the session emitted as `'data'`. */
+  readonly received: string[];
+}
+
+/** An app with `middleware` in front of a handler at `/s`, and a session opened by one xhr poll. */
+async function openPolling(options: { maxMessageSize?: number } = {}, ...middleware: express.RequestHandler[]): Promise<Polling> {
+  const received: string[] = [];
+  const app = express();
+  for (const use of middleware) app.use(use);
+  const handler = sockjs(options, (session) => session.on('data', (message) => received.push(message)));
+  const server = await listen({ '/s': handler }, app);
+  running.push(server);
+  const path = `/s${sessionPath()}`;
+  const opened = new Promise<Session>((resolve) => handler.once('connection', resolve));
+  expect((await request(server.base).post(`${path}/xhr`)).text).toBe('o\n');
+  return { base: server.base, path, session: await opened, received };
+}
+
+/** POSTs `body` with `type`, failing after 5 s rather than waiting for jest's timeout. */
+function postBody(url: string, type: string, body: string): Promise<request.Response> {
+  return request(url).post('').set('Content-Type', type).timeout(5000).send(body);
+}
+
+describe('a body that spells a word the server uses internally', () => {
+  it.each([
+    ['xhr_send', 'aborted'],
+    ['xhr_send', 'too-large'],
+    ['jsonp_send', 'aborted'],
+    ['jsonp_send', 'too-large'],
+  ])('answers a %s body "%s" as the broken JSON it is, and the session stays open', async (route, body) => {
+    const { base, path, session } = await openPolling();
+    const reply = await postBody(`${base}${path}/${route}`, 'text/plain', body);
+    expect([reply.status, reply.text]).toEqual([500, 'Broken JSON encoding.']);
+    expect(session.state).toBe('open');
+  });
+
+  it('delivers the message "too-large" as a message', async () => {
+    const { base, path, received } = await openPolling();
+    const reply = await postBody(`${base}${path}/xhr_send`, 'text/plain', '["too-large","aborted"]');
+    expect(reply.status).toBe(204);
+    expect(received).toEqual(['too-large', 'aborted']);
+  });
+});
