@@ -1,6 +1,6 @@
 /**
  * Small HTTP helpers shared by the routes: caching headers, plain answers,
- * and reading a request body without buffering past a limit.
+ * reading a request body without buffering past a limit, and refusing one.
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
 
@@ -81,4 +81,54 @@ export function readBody(req: IncomingMessage, limit: number): Promise<BodyResul
     req.on('error', onAbort);
     req.on('aborted', onAbort);
   });
+}
+
+/**
+ * How much of a refused body {@link refuseBody} reads and throws away after
+ * its answer, at most: past either bound the connection is closed.
+ */
+export const DISCARD_LIMIT = { bytes: 64 * 1024 * 1024, ms: 10_000 } as const;
+
+/**
+ * Answers a request whose body was refused before it was read to its end,
+ * in a way the client can read. Closing the connection at once would reset
+ * it while the client is still sending, and many clients (browsers among
+ * them) read nothing until they have sent their body. So the whole answer is
+ * written at once, but the response only ends (and the connection closes)
+ * once the rest of the body has been read and thrown away, never buffered:
+ * at most {@link DISCARD_LIMIT}, past which the connection is cut off.
+ */
+export function refuseBody(req: IncomingMessage, res: ServerResponse, status: number, text: string): void {
+  res.setHeader('Connection', 'close');
+  if (req.complete) return sendText(res, status, text);
+  res.statusCode = status;
+  res.setHeader('Content-Type', 'text/plain; charset=UTF-8');
+  res.setHeader('Content-Length', Buffer.byteLength(text));
+  res.write(text);
+  discardRest(req, () => res.end());
+}
+
+/** Reads and drops what is left of `req`'s body, then calls `done`; cuts the connection off past {@link DISCARD_LIMIT}. */
+function discardRest(req: IncomingMessage, done: () => void): void {
+  let discarded = 0;
+  const stop = (): void => {
+    clearTimeout(timer);
+    req.off('data', onData);
+    req.off('end', stop);
+    req.off('close', stop);
+    done();
+  };
+  const cutOff = (): void => {
+    stop();
+    req.socket.destroy();
+  };
+  const onData = (chunk: Buffer): void => {
+    discarded += chunk.length;
+    if (discarded > DISCARD_LIMIT.bytes) cutOff();
+  };
+  const timer = setTimeout(cutOff, DISCARD_LIMIT.ms);
+  timer.unref();
+  req.on('data', onData);
+  req.on('end', stop);
+  req.on('close', stop);
 }

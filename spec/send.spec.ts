@@ -64,3 +64,57 @@ describe('a body that spells a word the server uses internally', () => {
     expect(received).toEqual(['too-large', 'aborted']);
   });
 });
+
+/**
+ * What a client that uploads `size` bytes of body to `url` reads back: the
+ * status and body of the answer, or the error that came instead. Like many
+ * HTTP clients (browsers among them), it sends its whole body, honouring
+ * backpressure, before it reads the answer: its socket is paused until then.
+ */
+function upload(url: string, size: number, declare: boolean): Promise<{ status: number; body: string } | { error: string }> {
+  return new Promise((resolve) => {
+    const headers: Record<string, string> = { 'Content-Type': 'text/plain' };
+    if (declare) headers['Content-Length'] = String(size);
+    const req = http.request(url, { method: 'POST', headers, agent: false });
+    req.on('socket', (socket) => {
+      socket.pause();
+      req.once('finish', () => socket.resume());
+    });
+    let done = false;
+    const finish = (result: { status: number; body: string } | { error: string }): void => {
+      if (done) return;
+      done = true;
+      resolve(result);
+    };
+    req.on('error', (error: NodeJS.ErrnoException) => finish({ error: error.code ?? error.message }));
+    req.on('response', (res) => {
+      let body = '';
+      res.setEncoding('utf8');
+      res.on('data', (text: string) => (body += text));
+      res.on('end', () => finish({ status: res.statusCode ?? 0, body }));
+      res.on('error', (error: NodeJS.ErrnoException) => finish({ error: error.code ?? error.message }));
+    });
+    const chunk = Buffer.alloc(64 * 1024, 'x');
+    let sent = 0;
+    const pump = (): void => {
+      while (sent < size && !req.destroyed) {
+        sent += chunk.length;
+        if (!req.write(chunk)) return void req.once('drain', pump);
+      }
+      if (!req.destroyed) req.end();
+    };
+    pump();
+  });
+}
+
+describe('a body over maxMessageSize from a client that keeps sending', () => {
+  it.each([
+    ['declared in Content-Length', true],
+    ['chunked', false],
+  ])('is refused with a 413 the client can read (%s, 64 MiB)', async (_name, declare) => {
+    const { base, path, session } = await openPolling();
+    const answer = await upload(`${base}${path}/xhr_send`, 64 * 1024 * 1024, declare);
+    expect(answer).toEqual({ status: 413, body: 'Payload too large.' });
+    expect(session.state).not.toBe('open');
+  });
+});

@@ -5,7 +5,7 @@
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { parseMessages } from '../framing';
-import { noCache, readBody, sendText } from '../http';
+import { noCache, readBody, refuseBody, sendText } from '../http';
 import { bindingKey } from '../binding';
 import type { SessionBinding } from '../options';
 import type { Registry } from '../registry';
@@ -111,8 +111,7 @@ function sender(format: SendFormat, context: SendContext) {
       // A jsonp client never sees this status: closing the session tells every
       // client, on its next receiving request, that its message was not taken.
       target.refuse(MESSAGE_TOO_BIG.code, MESSAGE_TOO_BIG.reason);
-      res.setHeader('Connection', 'close');
-      sendText(res, 413, 'Payload too large.');
+      refuseBody(req, res, 413, 'Payload too large.');
       return;
     }
     const payload = format.payload(read.body, req);
