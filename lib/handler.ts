@@ -12,6 +12,7 @@ import express, { type NextFunction, type Request, type RequestHandler, type Res
 import cookieParser from 'cookie-parser';
 import createDebug from 'debug';
 import { WebSocketServer, type WebSocket } from 'ws';
+import { applicationHooks, reportBroadcastFailure } from './application';
 import { Cluster, type ClusterSession } from './cluster';
 import { corsFor } from './cors';
 import { cacheForAYear, sendMethodNotAllowed, sendText } from './http';
@@ -35,6 +36,15 @@ const debug = createDebug('sockjs:handler');
 export interface HandlerEvents {
   /** A new session opened. */
   connection: [session: Session];
+  /**
+   * The application's own code threw: a session's listener, or a
+   * `'connection'` listener (`onSession`) that threw or rejected; `session`
+   * is the one it ran for, now closing with 1011. Without an `'error'`
+   * listener such an error is thrown as an uncaught exception. Also a
+   * `ClusterUnavailableError` (no `session`) when a broadcast could not reach
+   * the other processes; that one is only logged without a listener.
+   */
+  error: [error: unknown, session?: Session];
 }
 
 /**
@@ -119,7 +129,7 @@ export function sockjs(options?: Options | SessionHandler, onSession?: SessionHa
   const app = express();
   const emitter = app as unknown as EventEmitter<HandlerEvents>;
   const cluster = opts.adapter ? new Cluster(opts.adapter, opts.disconnectDelay) : undefined;
-  const registry = new Registry(opts, (session) => emitter.emit('connection', session), cluster);
+  const registry = new Registry(opts, applicationHooks(emitter), cluster);
   cluster?.serve(registry);
   const node = cluster?.node ?? randomBytes(6).toString('hex');
   const mounts = new MountPaths(app as unknown as MountedApp);
@@ -213,7 +223,7 @@ export function sockjs(options?: Options | SessionHandler, onSession?: SessionHa
     },
     broadcast(message: string): number {
       const count = registry.broadcast(message);
-      cluster?.broadcast(message).catch((error: unknown) => debug('broadcast to the cluster failed: %O', error));
+      cluster?.broadcast(message).catch((error: unknown) => reportBroadcastFailure(emitter, error));
       return count;
     },
     send(id: string, message: string): Promise<boolean> {

@@ -5,6 +5,7 @@
  * they are never looked up by URL id (two may share one, as the protocol allows).
  */
 import type { IncomingMessage } from 'node:http';
+import type { ApplicationHooks } from './application';
 import { messageFrame } from './framing';
 import type { Receiver } from './receiver';
 import { Session, type SessionContext, type SessionRequest } from './session';
@@ -42,12 +43,13 @@ export class Registry {
   readonly #cluster: RegistryCluster | undefined;
 
   /**
+   * @param application runs the `'connection'` listeners and reports what the application's code throws
    * @param cluster with an adapter: names sessions after this process and
    *   learns when an HTTP session's URL id is free again
    */
   constructor(
     limits: Pick<SessionContext, 'disconnectDelay' | 'maxQueuedBytes' | 'highWaterMark'> & { heartbeatDelay: number },
-    onOpen: (session: Session) => void,
+    application: ApplicationHooks,
     cluster?: RegistryCluster,
   ) {
     this.#cluster = cluster;
@@ -57,8 +59,9 @@ export class Registry {
       disconnectDelay: limits.disconnectDelay,
       maxQueuedBytes: limits.maxQueuedBytes,
       highWaterMark: limits.highWaterMark,
-      opened: onOpen,
+      opened: application.opened,
       ended: (session) => this.#forget(session),
+      failed: application.failed,
     };
   }
 

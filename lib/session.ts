@@ -42,6 +42,8 @@ export const QUEUE_OVERFLOW = { code: 1008, reason: 'Queue limit exceeded' } as 
 export const MESSAGE_TOO_BIG = { code: 1009, reason: 'Message too big' } as const;
 /** Code and reason when more than `maxQueuedBytes` of messages wait unread in the `recv()` inbox. */
 export const INBOX_OVERFLOW = { code: 1008, reason: 'Inbox limit exceeded' } as const;
+/** Code and reason when the application's own code threw for a session (RFC 6455's "internal error"). */
+export const APPLICATION_ERROR = { code: 1011, reason: 'Internal error' } as const;
 
 /** Timers and hooks a session gets from its registry. @internal */
 export interface SessionContext {
@@ -56,6 +58,8 @@ export interface SessionContext {
   opened(session: Session): void;
   /** The session is over and must be forgotten. */
   ended(session: Session): void;
+  /** The application's own code threw `error` while handling the session (which is closing). */
+  failed(session: Session, error: unknown): void;
 }
 
 interface Waiter {
@@ -210,7 +214,7 @@ export class Session extends EventEmitter<SessionEvents> {
       return;
     }
     this.#needDrain = false;
-    this.emit('drain');
+    this.#tell('drain');
   }
 
   /** The outgoing limit was passed: drop every buffer, close, and cut the connection off. */
@@ -233,7 +237,27 @@ export class Session extends EventEmitter<SessionEvents> {
     debug('%s error: %s', this.id, error.message);
     if (this.#failed) return;
     this.#failed = true;
-    if (this.listenerCount('error') > 0) this.emit('error', error);
+    if (this.listenerCount('error') > 0) this.#tell('error', error);
+  }
+
+  /**
+   * The application's own code threw (or rejected with) `error` while
+   * handling this session: the session closes with `1011 "Internal error"`
+   * after what is queued, and the handler reports the error. @internal
+   */
+  applicationFailed(error: unknown): void {
+    debug('%s the application failed: %O', this.id, error);
+    this.refuse(APPLICATION_ERROR.code, APPLICATION_ERROR.reason);
+    this.#context.failed(this, error);
+  }
+
+  /** Emits one of the application's events; what a listener throws closes the session instead of escaping. */
+  #tell<K extends keyof SessionEvents>(event: K, ...args: SessionEvents[K]): void {
+    try {
+      (this.emit as (event: K, ...args: SessionEvents[K]) => boolean)(event, ...args);
+    } catch (error) {
+      this.applicationFailed(error);
+    }
   }
 
   /**
@@ -437,7 +461,7 @@ export class Session extends EventEmitter<SessionEvents> {
     const waiters = this.#waiters;
     this.#waiters = undefined;
     if (waiters) for (const waiter of waiters) waiter.reject(new SessionNotOpenError());
-    this.emit('close', code, reason);
+    this.#tell('close', code, reason);
   }
 
   #finish(): void {
@@ -488,7 +512,7 @@ export class Session extends EventEmitter<SessionEvents> {
           return;
         }
       }
-      this.emit('data', message);
+      this.#tell('data', message);
     }
   }
 }
