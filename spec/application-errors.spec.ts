@@ -123,3 +123,14 @@ describe("without an 'error' listener on the handler", () => {
     },
   );
 });
+
+describe('a recv() loop in an async onSession', () => {
+  it.each(['websocket', 'xhr'])('ends with its session (%s client leaving) and the process carries on', async (transport) => {
+    const child = runChild('recv-loop.ts', [transport]);
+    await child.line(/^echoed hi$/);
+    await child.line(/^closed \d+$/);
+    await child.line(/^survived$/);
+    const { code, stderr } = await child.exited;
+    expect([code, stderr]).toEqual([0, '']);
+  });
+});
