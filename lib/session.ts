@@ -40,7 +40,7 @@ export const TIMED_OUT = { code: 1006, reason: 'Session timed out' } as const;
 export const QUEUE_OVERFLOW = { code: 1008, reason: 'Queue limit exceeded' } as const;
 /** Code and reason when a client sent more than `maxMessageSize` at once (HTTP send or websocket message). */
 export const MESSAGE_TOO_BIG = { code: 1009, reason: 'Message too big' } as const;
-/** Code and reason when more than `maxQueuedBytes` of messages wait unread in the `recv()` inbox. */
+/** Code and reason when more than `maxQueuedBytes` of messages wait unread (in the `recv()` inbox, or held before the application reads). */
 export const INBOX_OVERFLOW = { code: 1008, reason: 'Inbox limit exceeded' } as const;
 /** Code and reason when the application's own code threw for a session (RFC 6455's "internal error"). */
 export const APPLICATION_ERROR = { code: 1011, reason: 'Internal error' } as const;
@@ -111,7 +111,11 @@ export class Session extends EventEmitter<SessionEvents> {
   /** The session's slot in the heartbeat ticker while it has a receiver; -1 otherwise. */
   #heartbeatSlot = -1;
   #disconnect: NodeJS.Timeout | undefined;
+  /** Messages waiting for `recv()`; made by its first call. */
   #inbox: string[] | undefined;
+  /** Messages that came before the application read (no `recv()` yet, no `'data'` listener). */
+  #held: string[] | undefined;
+  /** UTF-8 bytes of the messages in `#inbox` and `#held`. */
   #inboxBytes = 0;
   #failed = false;
   /** `recv()` calls waiting for a message; made by the first that waits. */
@@ -125,6 +129,12 @@ export class Session extends EventEmitter<SessionEvents> {
     this.id = context.newId();
     this.request = request;
     this.#transport = transport;
+    (this as EventEmitter).on('newListener', Session.#onNewListener);
+  }
+
+  /** A first `'data'` listener gets the held messages, once it is in place (on the next tick). */
+  static #onNewListener(this: Session, event: string | symbol): void {
+    if (event === 'data' && this.#held !== undefined) process.nextTick(() => this.#releaseHeld());
   }
 
   /** `'opening'`, `'open'`, `'closing'` or `'closed'`. */
@@ -251,12 +261,17 @@ export class Session extends EventEmitter<SessionEvents> {
     this.#context.failed(this, error);
   }
 
-  /** Emits one of the application's events; what a listener throws closes the session instead of escaping. */
-  #tell<K extends keyof SessionEvents>(event: K, ...args: SessionEvents[K]): void {
+  /**
+   * Emits one of the application's events; what a listener throws closes the
+   * session instead of escaping. Returns `false` when a listener threw.
+   */
+  #tell<K extends keyof SessionEvents>(event: K, ...args: SessionEvents[K]): boolean {
     try {
       (this.emit as (event: K, ...args: SessionEvents[K]) => boolean)(event, ...args);
+      return true;
     } catch (error) {
       this.applicationFailed(error);
+      return false;
     }
   }
 
@@ -300,10 +315,12 @@ export class Session extends EventEmitter<SessionEvents> {
    * The next message from the client. Rejects with `SessionNotOpenError`
    * (code `SOCKJS_ERR_SESSION_NOT_OPEN`) once the session has closed and
    * every buffered message was read. Messages are buffered for `recv()` from
-   * its first call on; start reading in the connection callback.
+   * its first call on; those that came before the application read at all
+   * (no `recv()`, no `'data'` listener) were kept for it.
    */
   recv(): Promise<string> {
     this.#inbox ??= [];
+    this.#releaseHeld();
     const next = this.#inbox.shift();
     if (next !== undefined) {
       this.#inboxBytes -= Buffer.byteLength(next);
@@ -497,22 +514,58 @@ export class Session extends EventEmitter<SessionEvents> {
     }
   }
 
-  /** Hands messages from the client to the application. @internal */
+  /**
+   * Hands messages from the client to the application. Until it reads (a
+   * first `recv()` or `'data'` listener) they are held for its first reader,
+   * within `maxQueuedBytes`. @internal
+   */
   deliver(messages: readonly string[]): void {
     for (const message of messages) {
       if (this.#state !== 'open') return;
-      const waiter = this.#waiters?.shift();
-      if (waiter) {
-        waiter.resolve(message);
-      } else if (this.#inbox) {
-        this.#inbox.push(message);
-        this.#inboxBytes += Buffer.byteLength(message);
-        if (this.#inboxBytes > this.#context.maxQueuedBytes) {
-          this.#closeWith(INBOX_OVERFLOW.code, INBOX_OVERFLOW.reason);
-          return;
-        }
+      if (this.#held === undefined && (this.#inbox !== undefined || this.listenerCount('data') > 0)) {
+        this.#hand(message);
+      } else {
+        (this.#held ??= []).push(message);
+        this.#countUnread(message);
       }
-      this.#tell('data', message);
+    }
+  }
+
+  /**
+   * Gives one message to a waiting `recv()` or the inbox, and to `'data'`
+   * listeners. `counted` says its bytes are counted already (it was held).
+   * Returns `false` when that closed the session (the inbox overflowed or a
+   * listener threw).
+   */
+  #hand(message: string, counted = false): boolean {
+    const waiter = this.#waiters?.shift();
+    if (waiter) {
+      waiter.resolve(message);
+    } else if (this.#inbox) {
+      this.#inbox.push(message);
+      // The inbox keeps it: it counts from now on, or still does if it was held.
+      if (!counted && !this.#countUnread(message)) return false;
+      return this.#tell('data', message);
+    }
+    if (counted) this.#inboxBytes -= Buffer.byteLength(message);
+    return this.#tell('data', message);
+  }
+
+  /** Counts `message` as unread; past `maxQueuedBytes` the session closes (1008) and this returns `false`. */
+  #countUnread(message: string): boolean {
+    this.#inboxBytes += Buffer.byteLength(message);
+    if (this.#inboxBytes <= this.#context.maxQueuedBytes) return true;
+    this.refuse(INBOX_OVERFLOW.code, INBOX_OVERFLOW.reason);
+    return false;
+  }
+
+  /** The application reads now: the held messages go to it, in order, as if they came now. */
+  #releaseHeld(): void {
+    const held = this.#held;
+    if (held === undefined) return;
+    this.#held = undefined;
+    for (const message of held) {
+      if (!this.#hand(message, true)) return;
     }
   }
 }

@@ -252,6 +252,53 @@ describe('session', () => {
     });
   });
 
+  describe('messages before the application reads', () => {
+    /** A handler whose async onSession waits for `ready` before it reads, as one that awaits a database would. */
+    async function lateReader(read: (session: Session) => Promise<string[]>) {
+      let ready = (): void => undefined;
+      const waited = new Promise<void>((resolve) => (ready = resolve));
+      let result: Promise<string[]> | undefined;
+      const handler = sockjs(async (session) => {
+        await waited;
+        result = read(session);
+      });
+      const { server } = await start(handler);
+      const client = await connect(server);
+      expect(await client.next()).toBe('o');
+      return { client, ready, read: () => waitFor(() => result !== undefined).then(() => result as Promise<string[]>) };
+    }
+
+    it('keeps them for the first recv(), in order', async () => {
+      const { client, ready, read } = await lateReader(async (session) => [await session.recv(), await session.recv(), await session.recv()]);
+      client.ws.send('["a","b"]');
+      client.ws.send('["c"]');
+      // The session answers nothing while no one reads; a ping round trip shows every send arrived.
+      client.ws.ping();
+      await new Promise((resolve) => client.ws.once('pong', resolve));
+      ready();
+      expect(await read()).toEqual(['a', 'b', 'c']);
+    });
+
+    it("keeps them for a first 'data' listener", async () => {
+      const { client, ready, read } = await lateReader(
+        (session) =>
+          new Promise((resolve) => {
+            const got: string[] = [];
+            session.on('data', (message) => {
+              got.push(message);
+              if (got.length === 3) resolve(got);
+            });
+          }),
+      );
+      client.ws.send('["a","b"]');
+      client.ws.ping();
+      await new Promise((resolve) => client.ws.once('pong', resolve));
+      ready();
+      client.ws.send('["c"]');
+      expect(await read()).toEqual(['a', 'b', 'c']);
+    });
+  });
+
   describe('[Symbol.asyncIterator]', () => {
     it('yields every message and ends when the session closes', async () => {
       let loop: Promise<string[]> | undefined;
