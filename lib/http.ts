@@ -84,6 +84,17 @@ export function readBody(req: IncomingMessage, limit: number): Promise<BodyResul
 }
 
 /**
+ * When middleware in front of the handler (a body parser such as
+ * `express.json()`) has already read the request body, what it left in
+ * `req.body` (`parsed`, possibly `undefined`); `undefined` when the body is
+ * still unread. Reading a consumed stream again would wait forever.
+ */
+export function bodyReadBefore(req: IncomingMessage): { readonly parsed: unknown } | undefined {
+  if (!req.readableEnded && !req.readableDidRead) return undefined;
+  return { parsed: (req as IncomingMessage & { body?: unknown }).body };
+}
+
+/**
  * How much of a refused body {@link refuseBody} reads and throws away after
  * its answer, at most: past either bound the connection is closed.
  */

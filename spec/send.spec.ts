@@ -118,3 +118,33 @@ describe('a body over maxMessageSize from a client that keeps sending', () => {
     expect(session.state).not.toBe('open');
   });
 });
+
+describe('a body a parser in front of the handler has already read', () => {
+  it.each([
+    ['express.text()', 'xhr_send', 'text/plain', '["a","b"]', 204, express.text()],
+    ["express.json({ type: '*/*' })", 'xhr_send', 'text/plain', '["a","b"]', 204, express.json({ type: '*/*' })],
+    ["express.raw({ type: '*/*' })", 'xhr_send', 'text/plain', '["a","b"]', 204, express.raw({ type: '*/*' })],
+    ['express.urlencoded()', 'jsonp_send', 'application/x-www-form-urlencoded', `d=${encodeURIComponent('["a","b"]')}`, 200, express.urlencoded()],
+    ["express.text({ type: '*/*' })", 'jsonp_send', 'application/x-www-form-urlencoded', `d=${encodeURIComponent('["a","b"]')}`, 200, express.text({ type: '*/*' })],
+    ['express.json()', 'jsonp_send', 'application/json', '["a","b"]', 200, express.json()],
+  ])('is used as %s left it, over %s', async (_name, route, type, body, status, parser) => {
+    const { base, path, received } = await openPolling({}, parser);
+    const reply = await postBody(`${base}${path}/${route}`, type, body);
+    expect(reply.status).toBe(status);
+    expect(received).toEqual(['a', 'b']);
+  });
+
+  it('answers 500 at once when what the parser left cannot say what was sent', async () => {
+    const { base, path, received } = await openPolling({}, express.urlencoded({ type: '*/*' }));
+    const reply = await postBody(`${base}${path}/xhr_send`, 'text/plain', '["a","b"]');
+    expect([reply.status, reply.text]).toEqual([500, 'Payload already read by other middleware.']);
+    expect(received).toEqual([]);
+  });
+
+  it('refuses a parsed body over maxMessageSize with 413', async () => {
+    const { base, path, session } = await openPolling({ maxMessageSize: 64 }, express.text());
+    const reply = await postBody(`${base}${path}/xhr_send`, 'text/plain', JSON.stringify(['x'.repeat(100)]));
+    expect([reply.status, reply.text]).toEqual([413, 'Payload too large.']);
+    expect(session.state).not.toBe('open');
+  });
+});
