@@ -92,7 +92,7 @@ export class Registry {
   receive(urlId: string, req: IncomingMessage, receiver: Receiver, key?: string): Session {
     let session = this.#byUrlId.get(urlId);
     if (!session) {
-      session = new Session(this.#context, describeRequest(req), receiver.transport);
+      session = Session.create(this.#context, describeRequest(req), receiver.transport);
       this.#byUrlId.set(urlId, session);
       this.#urlIds.set(session, urlId);
       if (key !== undefined) this.#bindings.set(session, key);
@@ -104,7 +104,7 @@ export class Registry {
 
   /** Starts a websocket session, which lives as long as its receiver. */
   connect(req: IncomingMessage, receiver: Receiver): Session {
-    const session = new Session(this.#context, describeRequest(req), receiver.transport);
+    const session = Session.create(this.#context, describeRequest(req), receiver.transport);
     this.sessions.set(session.id, session);
     session.attach(receiver);
     return session;

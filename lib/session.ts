@@ -122,14 +122,19 @@ export class Session extends EventEmitter<SessionEvents> {
   #waiters: Waiter[] | undefined;
   readonly #context: SessionContext;
 
-  /** @internal */
-  constructor(context: SessionContext, request: SessionRequest, transport: SessionTransport) {
+  /** Sessions come from the handler: see {@link Session.create}. */
+  private constructor(context: SessionContext, request: SessionRequest, transport: SessionTransport) {
     super();
     this.#context = context;
     this.id = context.newId();
     this.request = request;
     this.#transport = transport;
     (this as EventEmitter).on('newListener', Session.#onNewListener);
+  }
+
+  /** Makes a session for the registry. @internal */
+  static create(context: SessionContext, request: SessionRequest, transport: SessionTransport): Session {
+    return new Session(context, request, transport);
   }
 
   /** A first `'data'` listener gets the held messages, once it is in place (on the next tick). */

@@ -116,7 +116,7 @@ describe('package', () => {
       expect(JSON.parse(result.output)).toEqual({ named: 'function', default: 'function' });
     });
 
-    it('ships declarations that type the named and default export for a strict consumer', () => {
+    it('ships declarations that type the named and default export for a strict consumer, and keep sessions made by the handler', () => {
       expect(existsSync(path.join(installed, 'dist', 'index.d.ts'))).toBe(true);
       const file = path.join(scratch, 'consumer.ts');
       writeFileSync(
@@ -130,7 +130,11 @@ describe('package', () => {
           '});',
           '// @ts-expect-error heartbeatDelay is a number, so the declarations are not `any`',
           "sockjs({ heartbeatDelay: 'slow' });",
-          'export { a, b };',
+          '// @ts-expect-error sessions come from the handler: the constructor is not public',
+          'const made = new Session();',
+          '// @ts-expect-error the methods the handler drives sessions with are not in the types',
+          "const internal = (session: Session) => session.deliver(['x']);",
+          'export { a, b, made, internal };',
         ].join('\n'),
       );
       const args = ['--noEmit', '--strict', '--module', 'node16', '--moduleResolution', 'node16', '--target', 'es2022'];
