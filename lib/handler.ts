@@ -15,6 +15,7 @@ import { WebSocketServer, type WebSocket } from 'ws';
 import { applicationHooks, reportBroadcastFailure } from './application';
 import { Cluster, type ClusterSession } from './cluster';
 import { corsFor } from './cors';
+import { HandlerClosedError, InvalidArgumentError } from './errors';
 import { cacheForAYear, sendMethodNotAllowed, sendText } from './http';
 import { MountPaths, type MountedApp } from './mount';
 import { refusal, restrictFraming } from './origin';
@@ -117,13 +118,13 @@ function routeEnabled(route: SessionRoute, transports: ReadonlySet<TransportName
  * });
  * app.use('/echo', echo);
  * ```
- * @param options see {@link Options}; invalid ones throw a `TypeError` naming them
+ * @param options see {@link Options}; invalid ones throw an `InvalidOptionError` naming them
  * @param onSession added as a `'connection'` listener
  */
 export function sockjs(options?: Options | SessionHandler, onSession?: SessionHandler): SockJSHandler {
   if (typeof options === 'function') return sockjs(undefined, options);
   if (onSession !== undefined && typeof onSession !== 'function') {
-    throw new TypeError('sockjs: the session callback must be a function');
+    throw new InvalidArgumentError('sockjs: the session callback must be a function');
   }
   const opts = resolveOptions(options);
   const app = express();
@@ -151,7 +152,7 @@ export function sockjs(options?: Options | SessionHandler, onSession?: SessionHa
   if (onSession) emitter.on('connection', onSession);
 
   function attach(server: Server): void {
-    if (closed) throw new Error('sockjs: cannot attach a closed handler');
+    if (closed) throw new HandlerClosedError('sockjs: cannot attach a closed handler');
     if (attached.has(server)) return;
     attached.set(server, listenForUpgrades(server, { match: (url) => mounts.match(url), serve: serveUpgrade }));
     debug('listening for upgrades');
@@ -228,7 +229,7 @@ export function sockjs(options?: Options | SessionHandler, onSession?: SessionHa
     },
     send(id: string, message: string): Promise<boolean> {
       if (typeof id !== 'string' || typeof message !== 'string') {
-        return Promise.reject(new TypeError('sockjs: handler.send() takes a session id and a string'));
+        return Promise.reject(new InvalidArgumentError('sockjs: handler.send() takes a session id and a string'));
       }
       if (cluster) return cluster.send(id, message);
       const session = registry.sessions.get(id);

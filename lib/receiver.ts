@@ -23,8 +23,8 @@ export interface Receiver {
    * for every session). A receiver may use either hint or ignore it.
    */
   write(frame: string, ascii?: boolean, bytes?: Buffer): boolean;
-  /** Writes one message unframed (raw websocket only). */
-  writeRaw(message: string): void;
+  /** Writes one message unframed: only receivers that are `raw` have it. */
+  writeRaw?(message: string): void;
   /** Ends the connection; websockets close with `code` and `reason`. */
   end(code: number, reason: string): void;
   /** Bytes written to this receiver that have not reached the network yet. */

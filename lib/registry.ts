@@ -5,6 +5,7 @@
  * they are never looked up by URL id (two may share one, as the protocol allows).
  */
 import type { IncomingMessage } from 'node:http';
+import { InvalidArgumentError } from './errors';
 import type { ApplicationHooks } from './application';
 import { messageFrame } from './framing';
 import type { Receiver } from './receiver';
@@ -113,7 +114,7 @@ export class Registry {
   /** Sends one message to every open session, encoding its frame once. */
   broadcast(message: string): number {
     if (typeof message !== 'string') {
-      throw new TypeError(`sockjs: broadcast() takes a string, got ${typeof message}`);
+      throw new InvalidArgumentError(`sockjs: broadcast() takes a string, got ${typeof message}`);
     }
     let frame: string | undefined;
     let bytes: Buffer | undefined;

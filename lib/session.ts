@@ -8,7 +8,7 @@
 import { EventEmitter } from 'node:events';
 import type { IncomingMessage } from 'node:http';
 import createDebug from 'debug';
-import { SessionNotOpenError, type SockJSError } from './errors';
+import { InvalidArgumentError, SessionNotOpenError, type SockJSError } from './errors';
 import { HEARTBEAT_FRAME, OPEN_FRAME, closeFrame, messageFrame } from './framing';
 import type { Receiver, SessionTransport } from './receiver';
 import type { Ticker } from './ticker';
@@ -71,7 +71,11 @@ interface Waiter {
 export interface SessionEvents {
   /** A message from the client. */
   data: [message: string];
-  /** The session closed; emitted exactly once. */
+  /**
+   * The session is closing (its close frame is on its way to the client, after
+   * what was queued): emitted exactly once, as it leaves `'open'`; `state` is
+   * `'closing'` then, and becomes `'closed'` once the session is forgotten.
+   */
   close: [code: number, reason: string];
   /** What was buffered for the client fell back to `highWaterMark` after `send()` returned `false`. */
   drain: [];
@@ -171,7 +175,7 @@ export class Session extends EventEmitter<SessionEvents> {
    */
   send(message: string): boolean {
     if (typeof message !== 'string') {
-      throw new TypeError(`sockjs: session.send() takes a string, got ${typeof message}`);
+      throw new InvalidArgumentError(`sockjs: session.send() takes a string, got ${typeof message}`);
     }
     if (this.#state !== 'open') return false;
     const size = Buffer.byteLength(message);
@@ -179,7 +183,7 @@ export class Session extends EventEmitter<SessionEvents> {
     if (buffered < 0) return false;
     const receiver = this.#receiver;
     if (receiver?.raw) {
-      receiver.writeRaw(message);
+      receiver.writeRaw?.(message);
     } else {
       this.#queue.push(message);
       this.#queuedBytes += size;
@@ -289,10 +293,10 @@ export class Session extends EventEmitter<SessionEvents> {
    */
   close(code = 3000, reason = 'Go away!'): boolean {
     if (!Number.isInteger(code) || (code !== 1000 && (code < 3000 || code > 4999))) {
-      throw new TypeError(`sockjs: close code must be 1000 or 3000-4999, got ${String(code)}`);
+      throw new InvalidArgumentError(`sockjs: close code must be 1000 or 3000-4999, got ${String(code)}`);
     }
     if (typeof reason !== 'string' || Buffer.byteLength(reason) > 123) {
-      throw new TypeError('sockjs: close reason must be a string of at most 123 bytes');
+      throw new InvalidArgumentError('sockjs: close reason must be a string of at most 123 bytes');
     }
     if (this.#state === 'closing' || this.#state === 'closed') return false;
     this.#closeWith(code, reason);

@@ -4,7 +4,7 @@
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { sockjs, type SessionHandler } from '../lib';
-import { InvalidOptionError } from '../lib/errors';
+import { InvalidArgumentError, InvalidOptionError, SockJSError } from '../lib/errors';
 import { DEFAULTS, TRANSPORT_NAMES, resolveOptions, setJsessionidCookie, type Options } from '../lib/options';
 
 /** Calls `resolveOptions` with a value the type system would refuse. */
@@ -213,7 +213,7 @@ describe('options', () => {
     it.each(invalid)('refuses %s when it %s', (name, _why, options) => {
       const error = thrownBy(() => resolveUnchecked(options));
       expect(error).toBeInstanceOf(InvalidOptionError);
-      expect(error).toBeInstanceOf(TypeError);
+      expect(error).toBeInstanceOf(SockJSError);
       expect(error).toMatchObject({ code: 'SOCKJS_ERR_INVALID_OPTION', name: 'InvalidOptionError' });
       expect((error as Error).message).toContain(`"${name}"`);
     });
@@ -233,7 +233,7 @@ describe('options', () => {
   describe('#sockjs', () => {
     it('refuses a session callback that is not a function', () => {
       const callback = 'on connection' as unknown as SessionHandler;
-      expect(() => sockjs({}, callback)).toThrow(TypeError);
+      expect(() => sockjs({}, callback)).toThrow(InvalidArgumentError);
       expect(() => sockjs({}, callback)).toThrow(/callback/);
     });
 

@@ -6,7 +6,7 @@
  * own dist/ is left alone.
  */
 import { spawnSync } from 'node:child_process';
-import { copyFileSync, existsSync, mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 
@@ -100,6 +100,18 @@ describe('package', () => {
       const result = run(process.execPath, ['-e', script], scratch);
       expect(result.status).toBe(0);
       expect(JSON.parse(result.output)).toEqual({ named: 'function', sameDefault: true, handler: true, errors: 'function' });
+    });
+
+    it('exports at run time only what the README documents: no framing helpers', () => {
+      const script = "console.log(JSON.stringify(Object.keys(require('sockjs-express')).filter((key) => key !== '__esModule').sort()))";
+      const result = run(process.execPath, ['-e', script], scratch);
+      expect(result.status).toBe(0);
+      const names = JSON.parse(result.output) as string[];
+      const errors = ['ClusterUnavailableError', 'HandlerClosedError', 'InvalidArgumentError', 'InvalidOptionError'];
+      expect(names).toEqual([...errors, 'Session', 'SessionNotOpenError', 'SockJSError', 'TransportError', 'default', 'sockjs']);
+      const readme = readFileSync(path.join(root, 'README.md'), 'utf8');
+      const api = readme.slice(readme.indexOf('\n## API\n'), readme.indexOf('\n## Security\n'));
+      expect(names.filter((name) => name !== 'default' && !api.includes(`\`${name}\``))).toEqual([]);
     });
 
     it('gives an ES module the sockjs function from both the named and the default import', () => {

@@ -3,7 +3,7 @@
  * async iteration) and the handler API (sessions, broadcast, close), over
  * websockets and xhr-polling against a real server.
  */
-import { Session, SessionNotOpenError, sockjs, type Options, type SockJSHandler } from '../lib';
+import { InvalidArgumentError, Session, SessionNotOpenError, sockjs, type Options, type SockJSHandler } from '../lib';
 import * as framing from '../lib/framing';
 import { WebSocket } from 'ws';
 import { echo, listen, post, sessionPath, sleep, stream, terminateClients, wsConnect, type Running, type WsClient } from './helpers';
@@ -171,9 +171,9 @@ describe('session', () => {
       ['undefined', undefined],
       ['an object', { text: 'hi' }],
       ['a Buffer', Buffer.from('hi')],
-    ])('refuses %s with a TypeError', async (_what, value) => {
+    ])('refuses %s with an InvalidArgumentError', async (_what, value) => {
       const { session } = await openSession();
-      expect(() => session.send(value as string)).toThrow(TypeError);
+      expect(() => session.send(value as string)).toThrow(InvalidArgumentError);
     });
 
     it('sends the messages of one tick as one frame', async () => {
@@ -194,16 +194,16 @@ describe('session', () => {
   });
 
   describe('#close', () => {
-    it.each([999, 1001, 1002, 2999, 5000, 3000.5, NaN])('refuses code %p with a TypeError', async (code) => {
+    it.each([999, 1001, 1002, 2999, 5000, 3000.5, NaN])('refuses code %p with an InvalidArgumentError', async (code) => {
       const { session } = await openSession();
-      expect(() => session.close(code, 'x')).toThrow(TypeError);
+      expect(() => session.close(code, 'x')).toThrow(InvalidArgumentError);
       expect(session.state).toBe('open');
     });
 
-    it('refuses a reason over 123 bytes with a TypeError', async () => {
+    it('refuses a reason over 123 bytes with an InvalidArgumentError', async () => {
       const { session } = await openSession();
-      expect(() => session.close(3000, 'é'.repeat(62))).toThrow(TypeError);
-      expect(() => session.close(3000, 42 as unknown as string)).toThrow(TypeError);
+      expect(() => session.close(3000, 'é'.repeat(62))).toThrow(InvalidArgumentError);
+      expect(() => session.close(3000, 42 as unknown as string)).toThrow(InvalidArgumentError);
       expect(session.state).toBe('open');
     });
 

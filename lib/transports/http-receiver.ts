@@ -22,9 +22,10 @@ export interface HttpReceiverFormat {
 }
 
 /**
- * How many frames one receiving response carries: one when polling, up to
- * the response limit when streaming. A relayed response (see `lib/cluster/`)
- * is counted on both processes alike, so both know when it ends.
+ * When one receiving response ends: after its first frame when polling; when
+ * streaming, once the bytes of its frames (as formatted) reach the response
+ * limit. A relayed response (see `lib/cluster/`) is counted on both processes
+ * alike, so both know when it ends.
  */
 export class ResponseBudget {
   readonly #streaming: boolean;
@@ -80,10 +81,6 @@ export class HttpReceiver implements Receiver {
     }
     res.end(data);
     return false;
-  }
-
-  writeRaw(): void {
-    throw new Error('sockjs: HTTP receivers carry frames only');
   }
 
   end(): void {
