@@ -45,6 +45,36 @@ export const INBOX_OVERFLOW = { code: 1008, reason: 'Inbox limit exceeded' } as 
 /** Code and reason when the application's own code threw for a session (RFC 6455's "internal error"). */
 export const APPLICATION_ERROR = { code: 1011, reason: 'Internal error' } as const;
 
+/**
+ * How a session leaves `'open'`: what becomes of the messages still queued
+ * (`send`: they go out before the close frame; `drop`), of the attached
+ * receiver (`end`: ended after the close frame; `abort`: cut off without
+ * one; `gone`: it went away, and is let go without a word), and of the
+ * session (`linger`: closing, answering later receiving requests with its
+ * close frame until `disconnectDelay` passes; `forget`: closed now).
+ */
+interface Exit {
+  readonly queue: 'send' | 'drop';
+  readonly receiver: 'end' | 'abort' | 'gone';
+  readonly then: 'linger' | 'forget';
+}
+
+/** Every way a session closes. The first close frame set is the one the client reads. */
+const EXITS = {
+  /** `close()` and `refuse()` (1009, 1008 inbox, 1011). */
+  close: { queue: 'send', receiver: 'end', then: 'linger' },
+  /** More than `maxQueuedBytes` for the client (1008). */
+  overflow: { queue: 'drop', receiver: 'abort', then: 'linger' },
+  /** The client cut its receiving request off (1002). */
+  interrupted: { queue: 'send', receiver: 'gone', then: 'linger' },
+  /** The websocket under the session closed. */
+  websocketClosed: { queue: 'drop', receiver: 'gone', then: 'forget' },
+  /** `handler.close()` (1001). */
+  shutdown: { queue: 'send', receiver: 'end', then: 'forget' },
+  /** No receiving request within `disconnectDelay` (1006), or the lingering is over. */
+  timedOut: { queue: 'send', receiver: 'gone', then: 'forget' },
+} as const satisfies Record<string, Exit>;
+
 /** Timers and hooks a session gets from its registry. @internal */
 export interface SessionContext {
   /** Sends every attached session's heartbeat, once per `heartbeatDelay`. */
@@ -238,14 +268,35 @@ export class Session extends EventEmitter<SessionEvents> {
 
   /** The outgoing limit was passed: drop every buffer, close, and cut the connection off. */
   #overflow(): void {
-    debug('%s %s', this.id, QUEUE_OVERFLOW.reason);
-    this.#queue = [];
-    this.#queuedBytes = 0;
-    this.#beginClose(QUEUE_OVERFLOW.code, QUEUE_OVERFLOW.reason);
+    this.#leave(EXITS.overflow, QUEUE_OVERFLOW.code, QUEUE_OVERFLOW.reason);
+  }
+
+  /**
+   * The one way out of `'open'` (see {@link EXITS}). The first close sets the
+   * close frame, code and reason and emits `'close'`; a later one only does
+   * what its exit says to the queue, the receiver and the session.
+   */
+  #leave(exit: Exit, code: number, reason: string): void {
+    if (this.#state === 'closed') return;
+    if (exit.queue === 'drop') {
+      this.#queue = [];
+      this.#queuedBytes = 0;
+    }
     const receiver = this.#receiver;
-    this.#release();
-    receiver?.abort();
-    if (this.#state !== 'closed') this.#startDisconnectTimer();
+    if (exit.receiver !== 'end') this.#release();
+    const first = this.#closeFrame === undefined;
+    if (first) this.#beginClose(code, reason);
+    if (exit.receiver === 'abort') receiver?.abort();
+    // The close frame follows what is queued, and ends the receiver.
+    if (exit.receiver === 'end' && first) this.#flush();
+    if (exit.then === 'forget') {
+      const left = this.#receiver;
+      this.#release();
+      left?.end(this.#closeCode, this.#closeReason);
+      this.#finish();
+    } else if (!this.#receiver && !this.#disconnect) {
+      this.#startDisconnectTimer();
+    }
   }
 
   /**
@@ -299,7 +350,7 @@ export class Session extends EventEmitter<SessionEvents> {
       throw new InvalidArgumentError('sockjs: close reason must be a string of at most 123 bytes');
     }
     if (this.#state === 'closing' || this.#state === 'closed') return false;
-    this.#closeWith(code, reason);
+    this.#leave(EXITS.close, code, reason);
     return true;
   }
 
@@ -310,14 +361,7 @@ export class Session extends EventEmitter<SessionEvents> {
    */
   refuse(code: number, reason: string): void {
     if (this.#state === 'closing' || this.#state === 'closed') return;
-    this.#closeWith(code, reason);
-  }
-
-  /** Starts the close: the close frame follows what is queued. */
-  #closeWith(code: number, reason: string): void {
-    this.#beginClose(code, reason);
-    this.#flush();
-    if (!this.#receiver && !this.#disconnect) this.#startDisconnectTimer();
+    this.#leave(EXITS.close, code, reason);
   }
 
   /**
@@ -389,9 +433,7 @@ export class Session extends EventEmitter<SessionEvents> {
   detach(receiver: Receiver, interrupted: boolean): void {
     if (this.#receiver !== receiver) return;
     this.#release();
-    if (interrupted && this.#state === 'open') {
-      this.#beginClose(INTERRUPTED.code, INTERRUPTED.reason);
-    }
+    if (interrupted && this.#state === 'open') this.#leave(EXITS.interrupted, INTERRUPTED.code, INTERRUPTED.reason);
     if (this.#state !== 'closed') this.#startDisconnectTimer();
   }
 
@@ -400,11 +442,7 @@ export class Session extends EventEmitter<SessionEvents> {
    * websocket's code and reason unless it was already closing. @internal
    */
   end(code: number, reason: string): void {
-    if (this.#state === 'closed') return;
-    this.#release();
-    this.#queue.length = 0;
-    if (this.#closeFrame === undefined) this.#beginClose(code, reason);
-    this.#finish();
+    this.#leave(EXITS.websocketClosed, code, reason);
   }
 
   /**
@@ -433,15 +471,7 @@ export class Session extends EventEmitter<SessionEvents> {
 
   /** Ends the session at once, whatever its state (graceful shutdown). @internal */
   shutdown(code: number, reason: string): void {
-    if (this.#state === 'closed') return;
-    if (this.#closeFrame === undefined) {
-      this.#beginClose(code, reason);
-      this.#flush();
-    }
-    const receiver = this.#receiver;
-    this.#release();
-    receiver?.end(this.#closeCode, this.#closeReason);
-    this.#finish();
+    this.#leave(EXITS.shutdown, code, reason);
   }
 
   #flush(): void {
@@ -510,8 +540,7 @@ export class Session extends EventEmitter<SessionEvents> {
     this.#clearDisconnectTimer();
     this.#disconnect = setTimeout(() => {
       this.#disconnect = undefined;
-      if (this.#state === 'open') this.#beginClose(TIMED_OUT.code, TIMED_OUT.reason);
-      this.#finish();
+      this.#leave(EXITS.timedOut, TIMED_OUT.code, TIMED_OUT.reason);
     }, this.#context.disconnectDelay);
     this.#disconnect.unref();
   }
