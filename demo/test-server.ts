@@ -6,7 +6,10 @@
  */
 import express from 'express';
 import type { Server } from 'node:http';
-import { TRANSPORT_NAMES, sockjs, type Options, type SockJSHandler } from '../lib';
+import { sockjs, type Options, type SockJSHandler, type TransportName } from '../lib';
+
+/** Every transport but websocket. */
+const WITHOUT_WEBSOCKET: TransportName[] = ['xhr-streaming', 'xhr-polling', 'eventsource', 'htmlfile', 'jsonp-polling'];
 
 /**
  * Every endpoint of the test server, by prefix. `common` options apply to each
@@ -22,7 +25,7 @@ export function testEndpoints(common: Options = {}): Record<string, SockJSHandle
 
   return {
     '/echo': echo(sockjs({ ...common, responseLimit: 4096, rawWebsocket: true })),
-    '/disabled_websocket_echo': echo(sockjs({ ...common, transports: TRANSPORT_NAMES.filter((name) => name !== 'websocket') })),
+    '/disabled_websocket_echo': echo(sockjs({ ...common, transports: WITHOUT_WEBSOCKET })),
     '/cookie_needed_echo': echo(sockjs({ ...common, jsessionid: true })),
     '/close': sockjs({ ...common, rawWebsocket: true }, (session) => session.close(3000, 'Go away!')),
     '/ticker': sockjs(common, (session) => {

@@ -1,18 +1,21 @@
 /**
- * Error classes. Every error this package creates carries a string `code`
- * (`SOCKJS_ERR_*`) so callers can branch on it without parsing messages.
+ * Error classes. Every error this package throws, rejects with or emits is a
+ * {@link SockJSError} with a string `code` (`SOCKJS_ERR_*`), so callers can
+ * branch on it without parsing messages. (What the application's own code
+ * throws reaches the handler's `'error'` event as it was thrown.)
  */
 
-/** The codes of {@link SockJSError} and {@link InvalidOptionError}. */
+/** The codes of the {@link SockJSError} classes. */
 export type SockJSErrorCode =
   | 'SOCKJS_ERR_SESSION_NOT_OPEN'
   | 'SOCKJS_ERR_INVALID_OPTION'
+  | 'SOCKJS_ERR_INVALID_ARGUMENT'
+  | 'SOCKJS_ERR_HANDLER_CLOSED'
   | 'SOCKJS_ERR_TRANSPORT'
   | 'SOCKJS_ERR_CLUSTER_UNAVAILABLE'
-  | 'SOCKJS_ERR_ROOT_MOUNT'
-  | 'SOCKJS_ERR_INVALID_ARGUMENT';
+  | 'SOCKJS_ERR_ROOT_MOUNT';
 
-/** Base class of every error raised by sockjs-express (except {@link InvalidOptionError}, a `TypeError`). */
+/** Base class of every error raised by sockjs-express. */
 export class SockJSError extends Error {
   /** A stable, machine-readable code such as `SOCKJS_ERR_SESSION_NOT_OPEN`. */
   readonly code: SockJSErrorCode;
@@ -45,7 +48,9 @@ export class TransportError extends SockJSError {
 /**
  * With an `adapter`: the cluster did not answer in time (the backend is
  * unreachable, or another process did not reply within 5 s). `handler.send()`
- * and `handler.clusterSessions()` reject with it; requests that needed it got `503`.
+ * and `handler.clusterSessions()` reject with it; the handler emits it as
+ * `'error'` when a broadcast could not reach the other processes; requests
+ * that needed it got `503`.
  */
 export class ClusterUnavailableError extends SockJSError {
   constructor(message: string, options?: { cause?: unknown }) {
@@ -69,20 +74,29 @@ export class RootMountError extends SockJSError {
   }
 }
 
-/** A method of the handler was called with an argument it cannot use; the message names the fix. */
+/** An option passed to `sockjs()` (or `redisAdapter()`) has the wrong type or an out-of-range value. */
+export class InvalidOptionError extends SockJSError {
+  constructor(message: string) {
+    super('SOCKJS_ERR_INVALID_OPTION', message);
+  }
+}
+
+/**
+ * A method got an argument it cannot take: `session.send()` or
+ * `handler.broadcast()` a non-string, `session.close()` a code or reason out
+ * of range, `handler.send()` a non-string id or message, `sockjs()` a
+ * session callback that is not a function, `handler.attach()` something
+ * other than a server. The message names the fix.
+ */
 export class InvalidArgumentError extends SockJSError {
   constructor(message: string) {
     super('SOCKJS_ERR_INVALID_ARGUMENT', message);
   }
 }
 
-/** An option passed to `sockjs()` has the wrong type or an out-of-range value. */
-export class InvalidOptionError extends TypeError {
-  /** Always `SOCKJS_ERR_INVALID_OPTION`. */
-  readonly code = 'SOCKJS_ERR_INVALID_OPTION';
-
+/** `handler.attach()` was called after `handler.close()`. */
+export class HandlerClosedError extends SockJSError {
   constructor(message: string) {
-    super(message);
-    this.name = 'InvalidOptionError';
+    super('SOCKJS_ERR_HANDLER_CLOSED', message);
   }
 }

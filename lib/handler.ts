@@ -12,12 +12,13 @@ import express, { type NextFunction, type Request, type RequestHandler, type Res
 import cookieParser from 'cookie-parser';
 import createDebug from 'debug';
 import { WebSocketServer, type WebSocket } from 'ws';
+import { applicationHooks, reportBroadcastFailure } from './application';
 import { Cluster, type ClusterSession } from './cluster';
 import { corsFor } from './cors';
+import { HandlerClosedError, InvalidArgumentError, RootMountError } from './errors';
 import { cacheForAYear, sendMethodNotAllowed, sendText } from './http';
 import { refusal, restrictFraming } from './origin';
 import { resolveOptions, type Options, type ResolvedOptions, type TransportName } from './options';
-import { InvalidArgumentError, RootMountError } from './errors';
 import { Registry, type Locator, type MountedRequest } from './registry';
 import { greeting } from './routes/greeting';
 import { IFRAME_PATH, iframe } from './routes/iframe';
@@ -35,6 +36,15 @@ const debug = createDebug('sockjs:handler');
 export interface HandlerEvents<Context = unknown> {
   /** A new session opened. */
   connection: [session: Session<Context>];
+  /**
+   * The application's own code threw: a session's listener, or a
+   * `'connection'` listener (`onSession`) that threw or rejected; `session`
+   * is the one it ran for, now closing with 1011. Without an `'error'`
+   * listener such an error is thrown as an uncaught exception. Also a
+   * `ClusterUnavailableError` (no `session`) when a broadcast could not reach
+   * the other processes; that one is only logged without a listener.
+   */
+  error: [error: unknown, session?: Session<Context>];
 }
 
 /**
@@ -111,7 +121,7 @@ function routeEnabled(route: SessionRoute, transports: ReadonlySet<TransportName
  * });
  * app.use('/echo', echo);
  * ```
- * @param options see {@link Options}; invalid ones throw a `TypeError` naming them
+ * @param options see {@link Options}; invalid ones throw an `InvalidOptionError` naming them
  * @param onSession added as a `'connection'` listener
  */
 export function sockjs<Context = undefined>(onSession: SessionHandler<Context>): SockJSHandler<Context>;
@@ -122,7 +132,7 @@ export function sockjs<Context>(
 ): SockJSHandler<Context> {
   if (typeof options === 'function') return sockjs(undefined, options);
   if (onSession !== undefined && typeof onSession !== 'function') {
-    throw new TypeError('sockjs: the session callback must be a function');
+    throw new InvalidArgumentError('sockjs: the session callback must be a function');
   }
   const opts = resolveOptions(options);
   function handle(req: IncomingMessage, res: ServerResponse, next?: (error?: unknown) => void): void {
@@ -138,9 +148,9 @@ export function sockjs<Context>(
     if (key !== 'constructor' && descriptor) Object.defineProperty(handle, key, descriptor);
   }
   const emitter = handle as unknown as EventEmitter<HandlerEvents<Context>>;
-  const opened = (session: Session): boolean => emitter.emit('connection', session as Session<Context>);
-  const cluster = opts.adapter ? new Cluster({ adapter: opts.adapter, limits: opts, opened, formats: receiverFormat }) : undefined;
-  const registry = cluster?.registry ?? new Registry(opts, opened);
+  const application = applicationHooks(emitter as unknown as EventEmitter<HandlerEvents>);
+  const cluster = opts.adapter ? new Cluster({ adapter: opts.adapter, limits: opts, application, formats: receiverFormat }) : undefined;
+  const registry = cluster?.registry ?? new Registry(opts, application);
   const node = cluster?.node ?? randomBytes(6).toString('hex');
   const wss = new WebSocketServer({
     clientTracking: false,
@@ -160,7 +170,7 @@ export function sockjs<Context>(
 
   function attach(server: Server): void {
     if (!(server instanceof NetServer)) throw new InvalidArgumentError(attachMisuse(server));
-    if (closed) throw new Error('sockjs: cannot attach a closed handler');
+    if (closed) throw new HandlerClosedError('sockjs: cannot attach a closed handler');
     if (attached.has(server)) return;
     attached.set(server, gateUpgrades(server, interest));
     debug('taking websocket upgrades');
@@ -233,12 +243,12 @@ export function sockjs<Context>(
     },
     broadcast(message: string): number {
       const count = registry.broadcast(message);
-      cluster?.broadcast(message).catch((error: unknown) => debug('broadcast to the cluster failed: %O', error));
+      cluster?.broadcast(message).catch((error: unknown) => reportBroadcastFailure(emitter, error));
       return count;
     },
     send(id: string, message: string): Promise<boolean> {
       if (typeof id !== 'string' || typeof message !== 'string') {
-        return Promise.reject(new TypeError('sockjs: handler.send() takes a session id and a string'));
+        return Promise.reject(new InvalidArgumentError('sockjs: handler.send() takes a session id and a string'));
       }
       if (cluster) return cluster.send(id, message);
       const session = registry.sessions.get(id);

@@ -9,16 +9,15 @@ import { sockjs } from './index.js';
 export {
   sockjs,
   Session,
-  DEFAULTS,
-  TRANSPORT_NAMES,
+  memoryAdapter,
   SockJSError,
   SessionNotOpenError,
   TransportError,
   InvalidOptionError,
+  InvalidArgumentError,
+  HandlerClosedError,
   ClusterUnavailableError,
-  closeFrame,
-  messageFrame,
-  quote,
+  RootMountError,
 } from './index.js';
 export type * from './index.js';
 export default sockjs;

@@ -19,7 +19,6 @@ export type { SockJSHandler, SessionHandler, HandlerEvents } from './handler';
 export { Session } from './session';
 export type { SessionState, SessionRequest, SessionEvents } from './session';
 export type { SessionTransport } from './receiver';
-export { DEFAULTS, TRANSPORT_NAMES } from './options';
 export type {
   Options,
   ResolvedOptions,
@@ -34,8 +33,16 @@ export type {
 export type { Adapter, Bus, BusListener, JoinOptions, Ownership } from './adapter';
 export { memoryAdapter } from './memory-adapter';
 export type { ClusterSession } from './cluster/envelope';
-export { SockJSError, SessionNotOpenError, TransportError, InvalidOptionError, ClusterUnavailableError, RootMountError, InvalidArgumentError } from './errors';
+export {
+  SockJSError,
+  SessionNotOpenError,
+  TransportError,
+  InvalidOptionError,
+  InvalidArgumentError,
+  HandlerClosedError,
+  ClusterUnavailableError,
+  RootMountError,
+} from './errors';
 export type { SockJSErrorCode } from './errors';
-export { closeFrame, messageFrame, quote } from './framing';
 
 export default sockjs;

@@ -23,8 +23,8 @@ export interface Receiver {
    * for every session). A receiver may use either hint or ignore it.
    */
   write(frame: string, ascii?: boolean, bytes?: Buffer): boolean;
-  /** Writes one message unframed (raw websocket only). */
-  writeRaw(message: string): void;
+  /** Writes one message unframed: only receivers that are `raw` have it. */
+  writeRaw?(message: string): void;
   /** Ends the connection; websockets close with `code` and `reason`. */
   end(code: number, reason: string): void;
   /** Bytes written to this receiver that have not reached the network yet. */
@@ -49,9 +49,10 @@ export interface FrameFormat {
 }
 
 /**
- * How many frames one receiving response carries: one when polling, up to
- * the response limit when streaming. A relayed response is counted on both
- * processes alike, so both know which frame ends it.
+ * When one receiving response ends: after its first frame when polling; when
+ * streaming, once the bytes of its frames (as formatted) reach the response
+ * limit. A relayed response is counted on both processes alike, so both know
+ * which frame ends it.
  */
 export class ResponseBudget {
   readonly #streaming: boolean;

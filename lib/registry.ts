@@ -5,6 +5,8 @@
  * they are never looked up by URL id (two may share one, as the protocol allows).
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import { InvalidArgumentError } from './errors';
+import type { ApplicationHooks } from './application';
 import { messageFrame } from './framing';
 import type { FrameFormat, Receiver } from './receiver';
 import { Session, type SessionContext, type SessionRequest } from './session';
@@ -122,10 +124,11 @@ export class Registry implements Locator {
   readonly #cluster: RegistryCluster | undefined;
 
   /**
+   * @param application runs the `'connection'` listeners and reports what the application's code throws
    * @param cluster with an adapter: names sessions after this process and
    *   learns when an HTTP session's URL id is free again
    */
-  constructor(limits: RegistryLimits, onOpen: (session: Session) => void, cluster?: RegistryCluster) {
+  constructor(limits: RegistryLimits, application: ApplicationHooks, cluster?: RegistryCluster) {
     this.#cluster = cluster;
     this.#context = {
       newId: cluster ? () => cluster.newSessionId() : sessionUuid,
@@ -133,8 +136,9 @@ export class Registry implements Locator {
       disconnectDelay: limits.disconnectDelay,
       maxQueuedBytes: limits.maxQueuedBytes,
       highWaterMark: limits.highWaterMark,
-      opened: onOpen,
+      opened: application.opened,
       ended: (session) => this.#forget(session),
+      failed: application.failed,
     };
   }
 
@@ -169,7 +173,7 @@ export class Registry implements Locator {
   receive(urlId: string, req: IncomingMessage, receiver: Receiver, key?: string, context?: unknown): Session {
     let session = this.#byUrlId.get(urlId);
     if (!session) {
-      session = new Session(this.#context, describeRequest(req), receiver.transport, context);
+      session = Session.create(this.#context, describeRequest(req), receiver.transport, context);
       this.#byUrlId.set(urlId, session);
       this.#urlIds.set(session, urlId);
       if (key !== undefined) this.#bindings.set(session, key);
@@ -184,7 +188,7 @@ export class Registry implements Locator {
    * `context` is what the `context` option made of the handshake.
    */
   connect(req: IncomingMessage, receiver: Receiver, context: unknown): Session {
-    const session = new Session(this.#context, describeRequest(req), receiver.transport, context);
+    const session = Session.create(this.#context, describeRequest(req), receiver.transport, context);
     this.sessions.set(session.id, session);
     session.attach(receiver);
     return session;
@@ -193,7 +197,7 @@ export class Registry implements Locator {
   /** Sends one message to every open session, encoding its frame once. */
   broadcast(message: string): number {
     if (typeof message !== 'string') {
-      throw new TypeError(`sockjs: broadcast() takes a string, got ${typeof message}`);
+      throw new InvalidArgumentError(`sockjs: broadcast() takes a string, got ${typeof message}`);
     }
     let frame: string | undefined;
     let bytes: Buffer | undefined;

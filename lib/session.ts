@@ -8,7 +8,7 @@
 import { EventEmitter } from 'node:events';
 import type { IncomingMessage } from 'node:http';
 import createDebug from 'debug';
-import { SessionNotOpenError, type SockJSError } from './errors';
+import { InvalidArgumentError, SessionNotOpenError, type SockJSError } from './errors';
 import { HEARTBEAT_FRAME, OPEN_FRAME, closeFrame, messageFrame } from './framing';
 import type { Receiver, SessionTransport } from './receiver';
 import type { Ticker } from './ticker';
@@ -40,8 +40,40 @@ export const TIMED_OUT = { code: 1006, reason: 'Session timed out' } as const;
 export const QUEUE_OVERFLOW = { code: 1008, reason: 'Queue limit exceeded' } as const;
 /** Code and reason when a client sent more than `maxMessageSize` at once (HTTP send or websocket message). */
 export const MESSAGE_TOO_BIG = { code: 1009, reason: 'Message too big' } as const;
-/** Code and reason when more than `maxQueuedBytes` of messages wait unread in the `recv()` inbox. */
+/** Code and reason when more than `maxQueuedBytes` of messages wait unread (in the `recv()` inbox, or held before the application reads). */
 export const INBOX_OVERFLOW = { code: 1008, reason: 'Inbox limit exceeded' } as const;
+/** Code and reason when the application's own code threw for a session (RFC 6455's "internal error"). */
+export const APPLICATION_ERROR = { code: 1011, reason: 'Internal error' } as const;
+
+/**
+ * How a session leaves `'open'`: what becomes of the messages still queued
+ * (`send`: they go out before the close frame; `drop`), of the attached
+ * receiver (`end`: ended after the close frame; `abort`: cut off without
+ * one; `gone`: it went away, and is let go without a word), and of the
+ * session (`linger`: closing, answering later receiving requests with its
+ * close frame until `disconnectDelay` passes; `forget`: closed now).
+ */
+interface Exit {
+  readonly queue: 'send' | 'drop';
+  readonly receiver: 'end' | 'abort' | 'gone';
+  readonly then: 'linger' | 'forget';
+}
+
+/** Every way a session closes. The first close frame set is the one the client reads. */
+const EXITS = {
+  /** `close()` and `refuse()` (1009, 1008 inbox, 1011). */
+  close: { queue: 'send', receiver: 'end', then: 'linger' },
+  /** More than `maxQueuedBytes` for the client (1008). */
+  overflow: { queue: 'drop', receiver: 'abort', then: 'linger' },
+  /** The client cut its receiving request off (1002). */
+  interrupted: { queue: 'send', receiver: 'gone', then: 'linger' },
+  /** The websocket under the session closed. */
+  websocketClosed: { queue: 'drop', receiver: 'gone', then: 'forget' },
+  /** `handler.close()` (1001). */
+  shutdown: { queue: 'send', receiver: 'end', then: 'forget' },
+  /** No receiving request within `disconnectDelay` (1006), or the lingering is over. */
+  timedOut: { queue: 'send', receiver: 'gone', then: 'forget' },
+} as const satisfies Record<string, Exit>;
 
 /** Timers and hooks a session gets from its registry. @internal */
 export interface SessionContext {
@@ -56,6 +88,8 @@ export interface SessionContext {
   opened(session: Session): void;
   /** The session is over and must be forgotten. */
   ended(session: Session): void;
+  /** The application's own code threw `error` while handling the session (which is closing). */
+  failed(session: Session, error: unknown): void;
 }
 
 interface Waiter {
@@ -67,7 +101,11 @@ interface Waiter {
 export interface SessionEvents {
   /** A message from the client. */
   data: [message: string];
-  /** The session closed; emitted exactly once. */
+  /**
+   * The session is closing (its close frame is on its way to the client, after
+   * what was queued): emitted exactly once, as it leaves `'open'`; `state` is
+   * `'closing'` then, and becomes `'closed'` once the session is forgotten.
+   */
   close: [code: number, reason: string];
   /** What was buffered for the client fell back to `highWaterMark` after `send()` returned `false`. */
   drain: [];
@@ -112,21 +150,36 @@ export class Session<Context = unknown> extends EventEmitter<SessionEvents> {
   /** The session's slot in the heartbeat ticker while it has a receiver; -1 otherwise. */
   #heartbeatSlot = -1;
   #disconnect: NodeJS.Timeout | undefined;
+  /** Messages waiting for `recv()`; made by its first call. */
   #inbox: string[] | undefined;
+  /** Messages that came before the application read (no `recv()` yet, no `'data'` listener). */
+  #held: string[] | undefined;
+  /** UTF-8 bytes of the messages in `#inbox` and `#held`. */
   #inboxBytes = 0;
   #failed = false;
   /** `recv()` calls waiting for a message; made by the first that waits. */
   #waiters: Waiter[] | undefined;
   readonly #context: SessionContext;
 
-  /** @internal */
-  constructor(context: SessionContext, request: SessionRequest, transport: SessionTransport, appContext: Context) {
+  /** Sessions come from the handler: see {@link Session.create}. */
+  private constructor(context: SessionContext, request: SessionRequest, transport: SessionTransport, appContext: Context) {
     super();
     this.#context = context;
     this.id = context.newId();
     this.request = request;
     this.context = appContext;
     this.#transport = transport;
+    (this as EventEmitter).on('newListener', Session.#onNewListener);
+  }
+
+  /** Makes a session for the registry. @internal */
+  static create(context: SessionContext, request: SessionRequest, transport: SessionTransport, appContext: unknown): Session {
+    return new Session(context, request, transport, appContext);
+  }
+
+  /** A first `'data'` listener gets the held messages, once it is in place (on the next tick). */
+  static #onNewListener(this: Session, event: string | symbol): void {
+    if (event === 'data' && this.#held !== undefined) process.nextTick(() => this.#releaseHeld());
   }
 
   /** `'opening'`, `'open'`, `'closing'` or `'closed'`. */
@@ -158,7 +211,7 @@ export class Session<Context = unknown> extends EventEmitter<SessionEvents> {
    */
   send(message: string): boolean {
     if (typeof message !== 'string') {
-      throw new TypeError(`sockjs: session.send() takes a string, got ${typeof message}`);
+      throw new InvalidArgumentError(`sockjs: session.send() takes a string, got ${typeof message}`);
     }
     if (this.#state !== 'open') return false;
     const size = Buffer.byteLength(message);
@@ -166,7 +219,7 @@ export class Session<Context = unknown> extends EventEmitter<SessionEvents> {
     if (buffered < 0) return false;
     const receiver = this.#receiver;
     if (receiver?.raw) {
-      receiver.writeRaw(message);
+      receiver.writeRaw?.(message);
     } else {
       this.#queue.push(message);
       this.#queuedBytes += size;
@@ -216,19 +269,40 @@ export class Session<Context = unknown> extends EventEmitter<SessionEvents> {
       return;
     }
     this.#needDrain = false;
-    this.emit('drain');
+    this.#tell('drain');
   }
 
   /** The outgoing limit was passed: drop every buffer, close, and cut the connection off. */
   #overflow(): void {
-    debug('%s %s', this.id, QUEUE_OVERFLOW.reason);
-    this.#queue = [];
-    this.#queuedBytes = 0;
-    this.#beginClose(QUEUE_OVERFLOW.code, QUEUE_OVERFLOW.reason);
+    this.#leave(EXITS.overflow, QUEUE_OVERFLOW.code, QUEUE_OVERFLOW.reason);
+  }
+
+  /**
+   * The one way out of `'open'` (see {@link EXITS}). The first close sets the
+   * close frame, code and reason and emits `'close'`; a later one only does
+   * what its exit says to the queue, the receiver and the session.
+   */
+  #leave(exit: Exit, code: number, reason: string): void {
+    if (this.#state === 'closed') return;
+    if (exit.queue === 'drop') {
+      this.#queue = [];
+      this.#queuedBytes = 0;
+    }
     const receiver = this.#receiver;
-    this.#release();
-    receiver?.abort();
-    if (this.#state !== 'closed') this.#startDisconnectTimer();
+    if (exit.receiver !== 'end') this.#release();
+    const first = this.#closeFrame === undefined;
+    if (first) this.#beginClose(code, reason);
+    if (exit.receiver === 'abort') receiver?.abort();
+    // The close frame follows what is queued, and ends the receiver.
+    if (exit.receiver === 'end' && first) this.#flush();
+    if (exit.then === 'forget') {
+      const left = this.#receiver;
+      this.#release();
+      left?.end(this.#closeCode, this.#closeReason);
+      this.#finish();
+    } else if (!this.#receiver && !this.#disconnect) {
+      this.#startDisconnectTimer();
+    }
   }
 
   /**
@@ -239,7 +313,32 @@ export class Session<Context = unknown> extends EventEmitter<SessionEvents> {
     debug('%s error: %s', this.id, error.message);
     if (this.#failed) return;
     this.#failed = true;
-    if (this.listenerCount('error') > 0) this.emit('error', error);
+    if (this.listenerCount('error') > 0) this.#tell('error', error);
+  }
+
+  /**
+   * The application's own code threw (or rejected with) `error` while
+   * handling this session: the session closes with `1011 "Internal error"`
+   * after what is queued, and the handler reports the error. @internal
+   */
+  applicationFailed(error: unknown): void {
+    debug('%s the application failed: %O', this.id, error);
+    this.refuse(APPLICATION_ERROR.code, APPLICATION_ERROR.reason);
+    this.#context.failed(this, error);
+  }
+
+  /**
+   * Emits one of the application's events; what a listener throws closes the
+   * session instead of escaping. Returns `false` when a listener threw.
+   */
+  #tell<K extends keyof SessionEvents>(event: K, ...args: SessionEvents[K]): boolean {
+    try {
+      (this.emit as (event: K, ...args: SessionEvents[K]) => boolean)(event, ...args);
+      return true;
+    } catch (error) {
+      this.applicationFailed(error);
+      return false;
+    }
   }
 
   /**
@@ -251,13 +350,13 @@ export class Session<Context = unknown> extends EventEmitter<SessionEvents> {
    */
   close(code = 3000, reason = 'Go away!'): boolean {
     if (!Number.isInteger(code) || (code !== 1000 && (code < 3000 || code > 4999))) {
-      throw new TypeError(`sockjs: close code must be 1000 or 3000-4999, got ${String(code)}`);
+      throw new InvalidArgumentError(`sockjs: close code must be 1000 or 3000-4999, got ${String(code)}`);
     }
     if (typeof reason !== 'string' || Buffer.byteLength(reason) > 123) {
-      throw new TypeError('sockjs: close reason must be a string of at most 123 bytes');
+      throw new InvalidArgumentError('sockjs: close reason must be a string of at most 123 bytes');
     }
     if (this.#state === 'closing' || this.#state === 'closed') return false;
-    this.#closeWith(code, reason);
+    this.#leave(EXITS.close, code, reason);
     return true;
   }
 
@@ -268,24 +367,19 @@ export class Session<Context = unknown> extends EventEmitter<SessionEvents> {
    */
   refuse(code: number, reason: string): void {
     if (this.#state === 'closing' || this.#state === 'closed') return;
-    this.#closeWith(code, reason);
-  }
-
-  /** Starts the close: the close frame follows what is queued. */
-  #closeWith(code: number, reason: string): void {
-    this.#beginClose(code, reason);
-    this.#flush();
-    if (!this.#receiver && !this.#disconnect) this.#startDisconnectTimer();
+    this.#leave(EXITS.close, code, reason);
   }
 
   /**
    * The next message from the client. Rejects with `SessionNotOpenError`
    * (code `SOCKJS_ERR_SESSION_NOT_OPEN`) once the session has closed and
    * every buffered message was read. Messages are buffered for `recv()` from
-   * its first call on; start reading in the connection callback.
+   * its first call on; those that came before the application read at all
+   * (no `recv()`, no `'data'` listener) were kept for it.
    */
   recv(): Promise<string> {
     this.#inbox ??= [];
+    this.#releaseHeld();
     const next = this.#inbox.shift();
     if (next !== undefined) {
       this.#inboxBytes -= Buffer.byteLength(next);
@@ -345,9 +439,7 @@ export class Session<Context = unknown> extends EventEmitter<SessionEvents> {
   detach(receiver: Receiver, interrupted: boolean): void {
     if (this.#receiver !== receiver) return;
     this.#release();
-    if (interrupted && this.#state === 'open') {
-      this.#beginClose(INTERRUPTED.code, INTERRUPTED.reason);
-    }
+    if (interrupted && this.#state === 'open') this.#leave(EXITS.interrupted, INTERRUPTED.code, INTERRUPTED.reason);
     if (this.#state !== 'closed') this.#startDisconnectTimer();
   }
 
@@ -356,11 +448,7 @@ export class Session<Context = unknown> extends EventEmitter<SessionEvents> {
    * websocket's code and reason unless it was already closing. @internal
    */
   end(code: number, reason: string): void {
-    if (this.#state === 'closed') return;
-    this.#release();
-    this.#queue.length = 0;
-    if (this.#closeFrame === undefined) this.#beginClose(code, reason);
-    this.#finish();
+    this.#leave(EXITS.websocketClosed, code, reason);
   }
 
   /**
@@ -389,15 +477,7 @@ export class Session<Context = unknown> extends EventEmitter<SessionEvents> {
 
   /** Ends the session at once, whatever its state (graceful shutdown). @internal */
   shutdown(code: number, reason: string): void {
-    if (this.#state === 'closed') return;
-    if (this.#closeFrame === undefined) {
-      this.#beginClose(code, reason);
-      this.#flush();
-    }
-    const receiver = this.#receiver;
-    this.#release();
-    receiver?.end(this.#closeCode, this.#closeReason);
-    this.#finish();
+    this.#leave(EXITS.shutdown, code, reason);
   }
 
   #flush(): void {
@@ -443,7 +523,7 @@ export class Session<Context = unknown> extends EventEmitter<SessionEvents> {
     const waiters = this.#waiters;
     this.#waiters = undefined;
     if (waiters) for (const waiter of waiters) waiter.reject(new SessionNotOpenError());
-    this.emit('close', code, reason);
+    this.#tell('close', code, reason);
   }
 
   #finish(): void {
@@ -466,8 +546,7 @@ export class Session<Context = unknown> extends EventEmitter<SessionEvents> {
     this.#clearDisconnectTimer();
     this.#disconnect = setTimeout(() => {
       this.#disconnect = undefined;
-      if (this.#state === 'open') this.#beginClose(TIMED_OUT.code, TIMED_OUT.reason);
-      this.#finish();
+      this.#leave(EXITS.timedOut, TIMED_OUT.code, TIMED_OUT.reason);
     }, this.#context.disconnectDelay);
     this.#disconnect.unref();
   }
@@ -479,22 +558,58 @@ export class Session<Context = unknown> extends EventEmitter<SessionEvents> {
     }
   }
 
-  /** Hands messages from the client to the application. @internal */
+  /**
+   * Hands messages from the client to the application. Until it reads (a
+   * first `recv()` or `'data'` listener) they are held for its first reader,
+   * within `maxQueuedBytes`. @internal
+   */
   deliver(messages: readonly string[]): void {
     for (const message of messages) {
       if (this.#state !== 'open') return;
-      const waiter = this.#waiters?.shift();
-      if (waiter) {
-        waiter.resolve(message);
-      } else if (this.#inbox) {
-        this.#inbox.push(message);
-        this.#inboxBytes += Buffer.byteLength(message);
-        if (this.#inboxBytes > this.#context.maxQueuedBytes) {
-          this.#closeWith(INBOX_OVERFLOW.code, INBOX_OVERFLOW.reason);
-          return;
-        }
+      if (this.#held === undefined && (this.#inbox !== undefined || this.listenerCount('data') > 0)) {
+        this.#hand(message);
+      } else {
+        (this.#held ??= []).push(message);
+        this.#countUnread(message);
       }
-      this.emit('data', message);
+    }
+  }
+
+  /**
+   * Gives one message to a waiting `recv()` or the inbox, and to `'data'`
+   * listeners. `counted` says its bytes are counted already (it was held).
+   * Returns `false` when that closed the session (the inbox overflowed or a
+   * listener threw).
+   */
+  #hand(message: string, counted = false): boolean {
+    const waiter = this.#waiters?.shift();
+    if (waiter) {
+      waiter.resolve(message);
+    } else if (this.#inbox) {
+      this.#inbox.push(message);
+      // The inbox keeps it: it counts from now on, or still does if it was held.
+      if (!counted && !this.#countUnread(message)) return false;
+      return this.#tell('data', message);
+    }
+    if (counted) this.#inboxBytes -= Buffer.byteLength(message);
+    return this.#tell('data', message);
+  }
+
+  /** Counts `message` as unread; past `maxQueuedBytes` the session closes (1008) and this returns `false`. */
+  #countUnread(message: string): boolean {
+    this.#inboxBytes += Buffer.byteLength(message);
+    if (this.#inboxBytes <= this.#context.maxQueuedBytes) return true;
+    this.refuse(INBOX_OVERFLOW.code, INBOX_OVERFLOW.reason);
+    return false;
+  }
+
+  /** The application reads now: the held messages go to it, in order, as if they came now. */
+  #releaseHeld(): void {
+    const held = this.#held;
+    if (held === undefined) return;
+    this.#held = undefined;
+    for (const message of held) {
+      if (!this.#hand(message, true)) return;
     }
   }
 }

@@ -423,6 +423,27 @@ describeWithRedis('redisAdapter', () => {
     }
   });
 
+  it("emits a ClusterUnavailableError as 'error' when a broadcast cannot reach the other processes", async () => {
+    const own = await startRedis();
+    try {
+      // No retries: a command fails as soon as a reconnection attempt does.
+      const adapter = redisAdapter({ url: own.url, prefix: `spec${++prefixes}`, redis: { maxRetriesPerRequest: 0 } });
+      const node = await mountAtS(echo({ adapter }));
+      running.push(node);
+      await node.handler.clusterSessions();
+      const failed = new Promise<unknown[]>((resolve) => node.handler.once('error', (...args: unknown[]) => resolve(args)));
+      await own.stop();
+      expect(node.handler.broadcast('x')).toBe(0);
+      const [error, session] = await failed;
+      expect(error).toBeInstanceOf(ClusterUnavailableError);
+      expect(error).toMatchObject({ code: 'SOCKJS_ERR_CLUSTER_UNAVAILABLE' });
+      expect((error as Error).cause).toBeInstanceOf(Error);
+      expect(session).toBeUndefined();
+    } finally {
+      await own.stop();
+    }
+  });
+
   it('answers 503 for sessions elsewhere while Redis is down, and keeps serving its own', async () => {
     const own = await startRedis();
     try {

@@ -264,7 +264,17 @@ describe('the recv() inbox', () => {
     await expect(session.recv()).rejects.toMatchObject({ code: 'SOCKJS_ERR_SESSION_NOT_OPEN' });
   });
 
-  it('holds nothing for sessions that never call recv()', async () => {
+  it('bounds what is kept before the application reads: past maxQueuedBytes the session closes with 1008', async () => {
+    const endpoint = await serve({ maxQueuedBytes: 1000, highWaterMark: 1000 });
+    const { client, session } = await openWebsocket(endpoint);
+    const closed = closeOf(session);
+    for (let i = 1; i <= 5; i++) client.ws.send(JSON.stringify([String(i).repeat(300)]));
+    expect(await closed).toMatchObject({ code: 1008, reason: 'Inbox limit exceeded' });
+    for (let i = 1; i <= 4; i++) expect(await session.recv()).toBe(String(i).repeat(300));
+    await expect(session.recv()).rejects.toMatchObject({ code: 'SOCKJS_ERR_SESSION_NOT_OPEN' });
+  });
+
+  it("holds nothing for sessions that read with a 'data' listener and never call recv()", async () => {
     const endpoint = await serve({ maxQueuedBytes: 1000, highWaterMark: 1000 });
     const { client, session } = await openWebsocket(endpoint);
     const seen: string[] = [];

@@ -7,7 +7,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import path from 'node:path';
 import { sockjs, type SessionHandler } from '../lib';
 import { setJsessionidCookie } from '../lib/binding';
-import { InvalidOptionError } from '../lib/errors';
+import { InvalidArgumentError, InvalidOptionError, SockJSError } from '../lib/errors';
 import { TRANSPORT_NAMES, resolveOptions, type Options, type ResolvedOptions } from '../lib/options';
 
 /** Calls `resolveOptions` with a value the type system would refuse. */
@@ -222,7 +222,7 @@ describe('options', () => {
     it.each(invalid)('refuses %s when it %s', (name, _why, options) => {
       const error = thrownBy(() => resolveUnchecked(options));
       expect(error).toBeInstanceOf(InvalidOptionError);
-      expect(error).toBeInstanceOf(TypeError);
+      expect(error).toBeInstanceOf(SockJSError);
       expect(error).toMatchObject({ code: 'SOCKJS_ERR_INVALID_OPTION', name: 'InvalidOptionError' });
       expect((error as Error).message).toContain(`"${name}"`);
     });
@@ -268,7 +268,7 @@ describe('options', () => {
   describe('#sockjs', () => {
     it('refuses a session callback that is not a function', () => {
       const callback = 'on connection' as unknown as SessionHandler;
-      expect(() => sockjs({}, callback)).toThrow(TypeError);
+      expect(() => sockjs({}, callback)).toThrow(InvalidArgumentError);
       expect(() => sockjs({}, callback)).toThrow(/callback/);
     });
 

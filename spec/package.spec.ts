@@ -167,7 +167,11 @@ sockjs({ heartbeatDelay: 'slow' });
 sockjs({ websocketOptions: { perMessageDeflate: 'yes' } });
 // @ts-expect-error the Redis adapter's options are typed
 redisAdapter({ prefix: 1 });
-export { a, b };
+// @ts-expect-error sessions come from the handler: the constructor is not public
+const made = new Session();
+// @ts-expect-error the methods the handler drives sessions with are not in the types
+const internal = (session: Session) => session.deliver(['x']);
+export { a, b, made, internal };
 `;
 
 /** tsc, strict and without skipLibCheck, on `files` written into the express5 application. */
@@ -269,6 +273,14 @@ console.log(JSON.stringify({
       expect(out.esmRedis).toEqual(['redisAdapter']);
       expect(out.cjsRedis).toEqual(['redisAdapter']);
       expect(out.default).toBe(true);
+    });
+
+    it('exports at run time only what the README documents: no framing helpers, no mutable defaults', () => {
+      const names = node(express5, 'exports.js', "console.log(JSON.stringify(Object.keys(require('sockjs-express'))));") as string[];
+      for (const internal of ['closeFrame', 'messageFrame', 'quote', 'DEFAULTS', 'TRANSPORT_NAMES']) expect(names).not.toContain(internal);
+      const readme = readFileSync(path.join(root, 'README.md'), 'utf8');
+      const api = readme.slice(readme.indexOf('\n## API\n'), readme.indexOf('\n## Security\n'));
+      expect(names.filter((name) => name !== 'default' && !api.includes(`\`${name}\``))).toEqual([]);
     });
 
     it.each([

@@ -3,7 +3,7 @@
  * async iteration) and the handler API (sessions, broadcast, close), over
  * websockets and xhr-polling against a real server.
  */
-import { Session, SessionNotOpenError, sockjs, type Options, type SockJSHandler } from '../lib';
+import { InvalidArgumentError, Session, SessionNotOpenError, sockjs, type Options, type SockJSHandler } from '../lib';
 import * as framing from '../lib/framing';
 import { WebSocket } from 'ws';
 import { echo, listen, post, sessionPath, sleep, stream, terminateClients, wsConnect, type Running, type WsClient } from './helpers';
@@ -163,9 +163,9 @@ describe('session', () => {
       ['undefined', undefined],
       ['an object', { text: 'hi' }],
       ['a Buffer', Buffer.from('hi')],
-    ])('refuses %s with a TypeError', async (_what, value) => {
+    ])('refuses %s with an InvalidArgumentError', async (_what, value) => {
       const { session } = await openSession();
-      expect(() => session.send(value as string)).toThrow(TypeError);
+      expect(() => session.send(value as string)).toThrow(InvalidArgumentError);
     });
 
     it('sends the messages of one tick as one frame', async () => {
@@ -186,16 +186,16 @@ describe('session', () => {
   });
 
   describe('#close', () => {
-    it.each([999, 1001, 1002, 2999, 5000, 3000.5, NaN])('refuses code %p with a TypeError', async (code) => {
+    it.each([999, 1001, 1002, 2999, 5000, 3000.5, NaN])('refuses code %p with an InvalidArgumentError', async (code) => {
       const { session } = await openSession();
-      expect(() => session.close(code, 'x')).toThrow(TypeError);
+      expect(() => session.close(code, 'x')).toThrow(InvalidArgumentError);
       expect(session.state).toBe('open');
     });
 
-    it('refuses a reason over 123 bytes with a TypeError', async () => {
+    it('refuses a reason over 123 bytes with an InvalidArgumentError', async () => {
       const { session } = await openSession();
-      expect(() => session.close(3000, 'é'.repeat(62))).toThrow(TypeError);
-      expect(() => session.close(3000, 42 as unknown as string)).toThrow(TypeError);
+      expect(() => session.close(3000, 'é'.repeat(62))).toThrow(InvalidArgumentError);
+      expect(() => session.close(3000, 42 as unknown as string)).toThrow(InvalidArgumentError);
       expect(session.state).toBe('open');
     });
 
@@ -241,6 +241,53 @@ describe('session', () => {
       expect(await session.recv()).toBe('b');
       expect(await session.recv()).toBe('c');
       await expect(session.recv()).rejects.toBeInstanceOf(SessionNotOpenError);
+    });
+  });
+
+  describe('messages before the application reads', () => {
+    /** A handler whose async onSession waits for `ready` before it reads, as one that awaits a database would. */
+    async function lateReader(read: (session: Session) => Promise<string[]>) {
+      let ready = (): void => undefined;
+      const waited = new Promise<void>((resolve) => (ready = resolve));
+      let result: Promise<string[]> | undefined;
+      const handler = sockjs(async (session) => {
+        await waited;
+        result = read(session);
+      });
+      const { server } = await start(handler);
+      const client = await connect(server);
+      expect(await client.next()).toBe('o');
+      return { client, ready, read: () => pollUntil('the application started reading', () => result) };
+    }
+
+    it('keeps them for the first recv(), in order', async () => {
+      const { client, ready, read } = await lateReader(async (session) => [await session.recv(), await session.recv(), await session.recv()]);
+      client.ws.send('["a","b"]');
+      client.ws.send('["c"]');
+      // The session answers nothing while no one reads; a ping round trip shows every send arrived.
+      client.ws.ping();
+      await new Promise((resolve) => client.ws.once('pong', resolve));
+      ready();
+      expect(await read()).toEqual(['a', 'b', 'c']);
+    });
+
+    it("keeps them for a first 'data' listener", async () => {
+      const { client, ready, read } = await lateReader(
+        (session) =>
+          new Promise((resolve) => {
+            const got: string[] = [];
+            session.on('data', (message) => {
+              got.push(message);
+              if (got.length === 3) resolve(got);
+            });
+          }),
+      );
+      client.ws.send('["a","b"]');
+      client.ws.ping();
+      await new Promise((resolve) => client.ws.once('pong', resolve));
+      ready();
+      client.ws.send('["c"]');
+      expect(await read()).toEqual(['a', 'b', 'c']);
     });
   });
 

@@ -22,9 +22,5 @@ const app = args.express ? express() : connect();
 app.use('/echo', echo);
 const server = http.createServer(app);
 echo.attach(server);
-// Connect does not tell a handler where it is mounted: one request does, before websockets come.
-serve(
-  server,
-  (message) => echo.broadcast(message),
-  async (port) => void (await fetch(`http://127.0.0.1:${port}/echo`)).text(),
-);
+// attach() above routes websocket handshakes through the app: no request is needed first.
+serve(server, (message) => echo.broadcast(message));

@@ -9,6 +9,7 @@
  * Broadcasts, sends by session id and the session list go over the same
  * bus. Messaging itself (requests, replies, timeouts) is `./messenger.ts`'s.
  */
+import type { ApplicationHooks } from '../application';
 import createDebug from 'debug';
 import type { Adapter, Ownership } from '../adapter';
 import { ClusterUnavailableError } from '../errors';
@@ -45,8 +46,8 @@ export interface ClusterOptions {
   readonly adapter: Adapter;
   /** The limits of the cluster's own registry. */
   readonly limits: RegistryLimits;
-  /** Called with every new session of this process. */
-  readonly opened: (session: Session) => void;
+  /** Runs the application's code for every new session of this process, and reports what it throws. */
+  readonly application: ApplicationHooks;
   /** The frame format of a receiving transport by name, for requests other processes relay. */
   readonly formats: (transport: string) => FrameFormat | undefined;
 }
@@ -79,7 +80,7 @@ export class Cluster implements Locator {
     this.#messenger = new Messenger(bus);
     this.#relays = new Relays(this.#messenger, (urlId) => this.#owners.delete(urlId));
     this.#formats = options.formats;
-    this.registry = new Registry(options.limits, options.opened, {
+    this.registry = new Registry(options.limits, options.application, {
       newSessionId: () => `${this.node}/${sessionUuid()}`,
       released: (urlId) => {
         // While leaving, the bus marks every URL id of this process gone instead, so

@@ -53,10 +53,6 @@ export class HttpReceiver implements Receiver {
     return false;
   }
 
-  writeRaw(): void {
-    throw new Error('sockjs: HTTP receivers carry frames only');
-  }
-
   end(): void {
     if (!this.#res.writableEnded) this.#res.end();
   }
