@@ -14,7 +14,7 @@ import { rateLimit } from 'express-rate-limit';
 import type { Browser, BrowserContext } from 'playwright-core';
 import { sockjs, type SockJSHandler } from '../lib';
 import { listen, type Running } from './helpers';
-import { describeWithChromium, launchChromium } from './support/chromium';
+import { CLIENT_TRANSPORTS, describeWithChromium, launchChromium } from './support/chromium';
 import { pageApp, run } from './support/run-page';
 
 declare module 'express-session' {
@@ -23,18 +23,7 @@ declare module 'express-session' {
   }
 }
 
-/** Every transport sockjs-client 1.6 offers in Chromium. */
-const TRANSPORTS = [
-  'websocket',
-  'xhr-streaming',
-  'eventsource',
-  'iframe-eventsource',
-  'htmlfile',
-  'iframe-htmlfile',
-  'xhr-polling',
-  'iframe-xhr-polling',
-  'jsonp-polling',
-] as const;
+const TRANSPORTS = CLIENT_TRANSPORTS;
 
 /**
  * What a hostile page can do with the iframe page when it may frame it: the

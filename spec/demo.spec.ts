@@ -12,7 +12,7 @@ import type { Browser, BrowserContext, Page } from 'playwright-core';
 import request from 'supertest';
 import { chatRoom, MAX_INPUT, MAX_NICK, MAX_TEXT, type ServerMessage } from '../demo/chat';
 import { LOGIN_COOKIE, startDemo, type Demo } from '../demo/server';
-import { describeWithChromium, launchChromium } from './support/chromium';
+import { CLIENT_TRANSPORTS, describeWithChromium, launchChromium } from './support/chromium';
 import { rawRequest, upgradeHeaders } from './support/handshake';
 import { listen, sessionPath, terminateClients, wsConnect } from './helpers';
 
@@ -361,18 +361,7 @@ describeWithChromium('demo page in Chromium (demo/public)', () => {
       expect(Number((await rtt.textContent())?.replace(' ms', ''))).toBeGreaterThanOrEqual(0);
     }, BROWSER_TIMEOUT);
 
-    it.each([
-      'websocket',
-      'xhr-streaming',
-      'eventsource',
-      'iframe-eventsource',
-      'htmlfile',
-      'iframe-htmlfile',
-      'xhr-polling',
-      'iframe-xhr-polling',
-      'jsonp-polling',
-      'auto',
-    ])(
+    it.each([...CLIENT_TRANSPORTS, 'auto'])(
       'reconnects over %s when it is picked, and chats over it',
       async (transport) => {
         const joins = grace.locator('#messages li.notice', { hasText: 'ada joined' });

@@ -13,6 +13,19 @@ export const chromiumPath = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
 /** sockjs-client's browser build, served to pages by the browser specs and the demo. */
 export { sockjsClientFile } from '../../demo/sockjs-client';
 
+/** Every transport sockjs-client 1.6 offers in Chromium, by its own names, in its order of preference. */
+export const CLIENT_TRANSPORTS = [
+  'websocket',
+  'xhr-streaming',
+  'eventsource',
+  'iframe-eventsource',
+  'htmlfile',
+  'iframe-htmlfile',
+  'xhr-polling',
+  'iframe-xhr-polling',
+  'jsonp-polling',
+] as const;
+
 /** The flags this machine's closed network needs (no background fetches, no QUIC). */
 const FLAGS = [
   '--headless',
