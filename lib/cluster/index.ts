@@ -25,6 +25,7 @@ import {
 } from '../registry';
 import { sessionUuid } from '../session-id';
 import type { Session } from '../session';
+import type { ClusterCounts } from '../stats';
 import { decode, type ClusterSession, type Header } from './envelope';
 import { Messenger } from './messenger';
 import { Relays } from './relay';
@@ -71,6 +72,8 @@ export class Cluster implements Locator {
    */
   readonly #owners = new Map<string, string>();
   #leaving = false;
+  /** What this process did for the cluster, for `handler.stats()`. */
+  readonly #counters: ClusterCounts;
 
   constructor(options: ClusterOptions) {
     const bus = options.adapter.join({
@@ -80,6 +83,7 @@ export class Cluster implements Locator {
     this.#messenger = new Messenger(bus);
     this.#relays = new Relays(this.#messenger, (urlId) => this.#owners.delete(urlId));
     this.#formats = options.formats;
+    this.#counters = options.limits.counters.cluster ?? { relayedRequests: 0, forwardedSends: 0 };
     this.registry = new Registry(options.limits, options.application, {
       newSessionId: () => `${this.node}/${sessionUuid()}`,
       released: (urlId) => {
@@ -127,8 +131,12 @@ export class Cluster implements Locator {
   /** The session `urlId` on `owner`, as the transports use it. */
   #elsewhere(owner: string, urlId: string, key: string | undefined, remembered: boolean): Whereabouts {
     const session: RemoteSession = {
-      receive: (response) => this.#relays.start({ owner, urlId, key, response, remembered }),
+      receive: (response) => {
+        this.#counters.relayedRequests++;
+        this.#relays.start({ owner, urlId, key, response, remembered });
+      },
       deliver: async (messages) => {
+        this.#counters.forwardedSends++;
         if (await this.#deliver(owner, urlId, key, messages)) return true;
         if (!remembered) return false;
         // The remembered owner no longer has it: ask who does now.
