@@ -24,7 +24,7 @@ import { greeting } from './routes/greeting';
 import { IFRAME_PATH, iframe } from './routes/iframe';
 import { info } from './routes/info';
 import type { Session } from './session';
-import { Counters, countFor, type HandlerStats } from './stats';
+import { Counters, countFor, sumStats, type ClusterStats, type HandlerStats } from './stats';
 import { receive } from './transports/receive';
 import { jsonpSend, xhrSend } from './transports/send';
 import { SESSION_ROUTES, receiverFormat, sessionIdOf, sessionRoutePath, type SessionRoute } from './transports/table';
@@ -101,6 +101,13 @@ export interface SockJSHandler<Context = unknown> extends EventEmitter<HandlerEv
    * the cluster did (see {@link HandlerStats} and the README's "Observability").
    */
   stats(): HandlerStats;
+  /**
+   * The {@link stats} of every live process of the cluster, and their sum,
+   * with the time the backend took to list the processes. Without an
+   * `adapter`, this process's alone. Rejects with a `ClusterUnavailableError`
+   * when Redis or a live process does not answer within 5 s.
+   */
+  clusterStats(): Promise<ClusterStats>;
   /** This process's node id in the cluster (without an `adapter`, a random id). */
   readonly node: string;
   /** The live sessions of this process, by `session.id`. */
@@ -271,6 +278,10 @@ export function sockjs<Context>(
     },
     stats(): HandlerStats {
       return counters.snapshot(node, registry.sessions.values());
+    },
+    async clusterStats(): Promise<ClusterStats> {
+      const { nodes, backendRoundTripMs } = cluster ? await cluster.stats() : { nodes: [handler.stats()], backendRoundTripMs: undefined };
+      return { nodes, total: sumStats(node, nodes), backendRoundTripMs };
     },
   });
   Object.defineProperty(handler, 'node', { value: node, enumerable: true });

@@ -96,13 +96,23 @@ export interface HandlerStats {
   cluster: ClusterCounts | undefined;
 }
 
+/** What `handler.clusterStats()` returns: every live process's stats and their sum. */
+export interface ClusterStats {
+  /** The `handler.stats()` of every live process that answered, this one included (without an `adapter`, only this one). */
+  nodes: HandlerStats[];
+  /** Every count and every `open` figure summed over `nodes`; `node` is this process's id. */
+  total: HandlerStats;
+  /** Milliseconds the cluster's backend (Redis, with `redisAdapter()`) took to list the live processes; `undefined` without an `adapter`. */
+  backendRoundTripMs: number | undefined;
+}
+
 const LIMIT_REASONS: Readonly<Record<string, keyof LimitCloses>> = {
   '1008 Queue limit exceeded': 'queue',
   '1008 Inbox limit exceeded': 'inbox',
   '1009 Message too big': 'messageSize',
 };
 
-/** The counters of one handler. @internal */
+/** The counters of one handler (not exported from the package). */
 export class Counters {
   readonly #opened: number[] = SESSION_TRANSPORTS.map(() => 0);
   readonly #closedByCode = new Map<number, number>();
@@ -211,8 +221,9 @@ export function countRefusal(res: ServerResponse, status: number): void {
 
 /** Adds up snapshots of several processes (`handler.clusterStats()`): counts are summed, maps merged. */
 export function sumStats(node: string, all: readonly HandlerStats[]): HandlerStats {
-  const total = new Counters(true).snapshot(node, []);
-  const cluster = total.cluster as ClusterCounts;
+  const total = new Counters(false).snapshot(node, []);
+  const cluster: ClusterCounts = { relayedRequests: 0, forwardedSends: 0 };
+  if (all.some((one) => one.cluster !== undefined)) total.cluster = cluster;
   for (const one of all) {
     for (const name of SESSION_TRANSPORTS) {
       total.sessions.open[name] += one.sessions.open[name];

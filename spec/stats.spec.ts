@@ -4,7 +4,9 @@
  */
 import express from 'express';
 import request from 'supertest';
-import { memoryAdapter, sockjs, type Options, type Session } from '../lib';
+import { memoryAdapter, sockjs, type Adapter, type Options, type Session } from '../lib';
+import { redisAdapter } from '../lib/redis';
+import { describeWithRedis, startRedis, type Redis } from './support/redis';
 import { closeOf, listen, mountAtS, post, sessionPath, stream, terminateClients, wsConnect, type Endpoint, type Running } from './helpers';
 
 const running: Running[] = [];
@@ -201,3 +203,64 @@ describe('#stats', () => {
     expect(other.stats().messages).toEqual({ received: 0, sent: 0 });
   });
 });
+
+describe('#clusterStats', () => {
+  it('is this process’s stats alone without an adapter', async () => {
+    const { handler, server } = await serve({});
+    expect((await request(server.base).post(`/s${sessionPath()}/xhr`)).text).toBe('o\n');
+    const cluster = await handler.clusterStats();
+    expect(cluster).toEqual({ nodes: [handler.stats()], total: handler.stats(), backendRoundTripMs: undefined });
+  });
+
+  describe('with memoryAdapter()', () => {
+    clusterStatsSpec(() => {
+      const adapter = memoryAdapter();
+      return [adapter, adapter, adapter];
+    });
+  });
+});
+
+describeWithRedis('#clusterStats with redisAdapter()', () => {
+  let redis: Redis | undefined;
+  let prefixes = 0;
+  beforeAll(async () => {
+    redis = await startRedis();
+  });
+  afterAll(async () => {
+    await redis?.stop();
+  });
+  clusterStatsSpec(() => {
+    const prefix = `stats${++prefixes}`;
+    return [0, 1, 2].map((i) => redisAdapter({ url: redis?.url, prefix, node: `n${i}` }));
+  });
+});
+
+/** `handler.clusterStats()` over three processes whose adapters `adapters()` makes. */
+function clusterStatsSpec(adapters: () => Adapter[]): void {
+  it('adds up every live process, and leaves out one that left', async () => {
+    const handlers = adapters().map((adapter) => sockjs({ adapter }, echoing));
+    const servers = await Promise.all(handlers.map((handler) => listen({ '/s': handler })));
+    running.push(...servers);
+    // One websocket session on each process, one message each; an xhr-polling session on the last.
+    for (const server of servers) {
+      const ws = await wsConnect(`ws://127.0.0.1:${server.port}/s${sessionPath()}/websocket`);
+      expect(await ws.next()).toBe('o');
+      ws.ws.send('["hi"]');
+      expect(await ws.next()).toBe('a["hi"]');
+    }
+    expect((await request(servers[2].base).post(`/s${sessionPath()}/xhr`)).text).toBe('o\n');
+
+    const stats = await handlers[0].clusterStats();
+    expect(stats.nodes.map((one) => one.node).sort()).toEqual(handlers.map((handler) => handler.node).sort());
+    expect(stats.total.node).toBe(handlers[0].node);
+    expect(stats.total.sessions.open).toEqual({ ...NO_TRANSPORTS, websocket: 3, 'xhr-polling': 1 });
+    expect(stats.total.messages).toEqual({ received: 3, sent: 3 });
+    expect(stats.total.cluster).toEqual({ relayedRequests: 0, forwardedSends: 0 });
+    expect(stats.backendRoundTripMs).toBeGreaterThanOrEqual(0);
+
+    await handlers[2].close();
+    const after = await handlers[0].clusterStats();
+    expect(after.nodes.map((one) => one.node).sort()).toEqual([handlers[0].node, handlers[1].node].sort());
+    expect(after.total.sessions.open).toEqual({ ...NO_TRANSPORTS, websocket: 2 });
+  });
+}
