@@ -45,8 +45,8 @@ export interface MetricsOptions {
   closeCodes?: readonly number[];
 }
 
-/** The close codes `sockjs_sessions_closed_total` labels by their number: the protocol's and this server's own. */
-export const KNOWN_CLOSE_CODES: readonly number[] = [1000, 1001, 1002, 1003, 1006, 1007, 1008, 1009, 1011, 2010, 3000];
+/** The close codes `sockjs_sessions_closed_total` labels by their number: the protocol's, this server's own, and 1005 (a websocket closed without a code). */
+export const KNOWN_CLOSE_CODES: readonly number[] = [1000, 1001, 1002, 1003, 1005, 1006, 1007, 1008, 1009, 1011, 2010, 3000];
 
 const LIMIT_LABELS: Readonly<Record<keyof LimitCloses, string>> = { queue: 'queue', inbox: 'inbox', messageSize: 'message_size' };
 
