@@ -14,6 +14,9 @@
  *   GET  /me                         { nick }, null when logged out
  * Every request under /chat, websocket handshakes included, needs the login: without
  * it the answer is `401 Log in first.` on every transport.
+ *
+ * GET /stats is the chat room's live stats, charted (demo/stats.ts streams them over
+ * SockJS at /stats-feed); GET /metrics the same stats for Prometheus (prom-client).
  */
 import express, { type Request, type RequestHandler } from 'express';
 import session from 'express-session';
@@ -21,8 +24,11 @@ import { randomBytes } from 'node:crypto';
 import type { IncomingMessage, Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import path from 'node:path';
+import { Registry } from 'prom-client';
+import { collectMetrics } from '../lib/metrics';
 import { chatRoom, endLogin, parseNick, type Member } from './chat';
 import { sockjsClientFile, sockjsClientPath } from './sockjs-client';
+import { statsFeed } from './stats';
 
 declare module 'express-session' {
   interface SessionData {
@@ -73,6 +79,9 @@ export function startDemo(port: number, options: DemoOptions = {}): Promise<Demo
   const { host = '127.0.0.1', maxLogins = MAX_LOGINS } = options;
   const app = express();
   const room = chatRoom(memberOf);
+  const stats = statsFeed(room);
+  const registry = new Registry();
+  collectMetrics(room, { registry, handler: 'chat' });
   const store = new session.MemoryStore();
   app.use(
     session({
@@ -119,6 +128,13 @@ export function startDemo(port: number, options: DemoOptions = {}): Promise<Demo
   // Every transport, websocket handshakes included, goes through requireLogin.
   app.use('/chat', requireLogin, room);
   app.get(sockjsClientPath, (_req, res) => res.sendFile(sockjsClientFile));
+  app.use('/stats-feed', stats.handler);
+  app.get('/stats', (_req, res) => res.sendFile(path.join(__dirname, 'public', 'stats.html')));
+  app.get('/uPlot.min.js', (_req, res) => res.sendFile(require.resolve('uplot/dist/uPlot.iife.min.js')));
+  app.get('/uPlot.min.css', (_req, res) => res.sendFile(require.resolve('uplot/dist/uPlot.min.css')));
+  app.get('/metrics', (_req, res, next) => {
+    registry.metrics().then((text) => res.type(registry.contentType).send(text), next);
+  });
   app.use(express.static(path.join(__dirname, 'public')));
 
   return new Promise((resolve, reject) => {
@@ -126,12 +142,13 @@ export function startDemo(port: number, options: DemoOptions = {}): Promise<Demo
     server.once('error', reject);
     server.once('listening', () => {
       room.attach(server);
+      stats.handler.attach(server);
       const { port: bound } = server.address() as AddressInfo;
       resolve({
         server,
         url: `http://${host}:${bound}/`,
         async close() {
-          await room.close();
+          await Promise.all([room.close(), stats.close()]);
           server.closeAllConnections();
           await new Promise<void>((done) => server.close(() => done()));
         },

@@ -24,6 +24,7 @@ import { greeting } from './routes/greeting';
 import { IFRAME_PATH, iframe } from './routes/iframe';
 import { info } from './routes/info';
 import type { Session } from './session';
+import { Counters, countFor, sumStats, type ClusterStats, type HandlerStats } from './stats';
 import { receive } from './transports/receive';
 import { jsonpSend, xhrSend } from './transports/send';
 import { SESSION_ROUTES, receiverFormat, sessionIdOf, sessionRoutePath, type SessionRoute } from './transports/table';
@@ -93,6 +94,20 @@ export interface SockJSHandler<Context = unknown> extends EventEmitter<HandlerEv
    * `ClusterUnavailableError` when Redis or a live process does not answer within 5 s.
    */
   clusterSessions(): Promise<ClusterSession[]>;
+  /**
+   * A snapshot of what this handler counted in this process: sessions open
+   * by transport, opened and closed (by code, by limit), messages and bytes
+   * each way, refusals by status, buffered bytes, and with an `adapter` what
+   * the cluster did (see {@link HandlerStats} and the README's "Observability").
+   */
+  stats(): HandlerStats;
+  /**
+   * The {@link stats} of every live process of the cluster, and their sum,
+   * with the time the backend took to list the processes. Without an
+   * `adapter`, this process's alone. Rejects with a `ClusterUnavailableError`
+   * when Redis or a live process does not answer within 5 s.
+   */
+  clusterStats(): Promise<ClusterStats>;
   /** This process's node id in the cluster (without an `adapter`, a random id). */
   readonly node: string;
   /** The live sessions of this process, by `session.id`. */
@@ -136,6 +151,7 @@ export function sockjs<Context>(
   }
   const opts = resolveOptions(options);
   function handle(req: IncomingMessage, res: ServerResponse, next?: (error?: unknown) => void): void {
+    countFor(res, counters);
     if (next !== undefined && !opts.root && mountedAtRoot(req)) return next(new RootMountError());
     const server = (req.socket as Duplex & { server?: unknown }).server;
     if (!closed && server instanceof NetServer && !attached.has(server as Server)) attach(server as Server);
@@ -149,8 +165,10 @@ export function sockjs<Context>(
   }
   const emitter = handle as unknown as EventEmitter<HandlerEvents<Context>>;
   const application = applicationHooks(emitter as unknown as EventEmitter<HandlerEvents>);
-  const cluster = opts.adapter ? new Cluster({ adapter: opts.adapter, limits: opts, application, formats: receiverFormat }) : undefined;
-  const registry = cluster?.registry ?? new Registry(opts, application);
+  const counters = new Counters(opts.adapter !== undefined);
+  const limits = { ...opts, counters };
+  const cluster = opts.adapter ? new Cluster({ adapter: opts.adapter, limits, application, formats: receiverFormat }) : undefined;
+  const registry = cluster?.registry ?? new Registry(limits, application);
   const node = cluster?.node ?? randomBytes(6).toString('hex');
   const wss = new WebSocketServer({
     clientTracking: false,
@@ -161,7 +179,7 @@ export function sockjs<Context>(
   wss.on('headers', addMiddlewareHeaders);
   const websockets = new Set<WebSocket>();
   const pings = websocketPings(opts.websocketPingInterval, opts.websocketPingTimeout);
-  const interest = { framed: opts.transports.has('websocket'), raw: opts.rawWebsocket };
+  const interest = { framed: opts.transports.has('websocket'), raw: opts.rawWebsocket, counters };
   /** The servers whose upgrades this handler takes, with the function that stops it. */
   const attached = new Map<Server, () => void>();
   let closed = false;
@@ -257,6 +275,13 @@ export function sockjs<Context>(
     clusterSessions(): Promise<ClusterSession[]> {
       if (cluster) return cluster.sessions();
       return Promise.resolve([...registry.sessions.values()].map((session) => ({ id: session.id, node, transport: session.transport })));
+    },
+    stats(): HandlerStats {
+      return counters.snapshot(node, registry.sessions.values());
+    },
+    async clusterStats(): Promise<ClusterStats> {
+      const { nodes, backendRoundTripMs } = cluster ? await cluster.stats() : { nodes: [handler.stats()], backendRoundTripMs: undefined };
+      return { nodes, total: sumStats(node, nodes), backendRoundTripMs };
     },
   });
   Object.defineProperty(handler, 'node', { value: node, enumerable: true });

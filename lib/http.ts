@@ -3,6 +3,7 @@
  * reading a request body without buffering past a limit, and refusing one.
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import { countRefusal } from './stats';
 
 const ONE_YEAR_SECONDS = 365 * 24 * 60 * 60;
 
@@ -22,6 +23,7 @@ export const PREFLIGHT_MAX_AGE = ONE_YEAR_SECONDS;
 
 /** Ends `res` with a `text/plain` body. */
 export function sendText(res: ServerResponse, status: number, body: string): void {
+  if (status >= 400) countRefusal(res, status);
   res.statusCode = status;
   res.setHeader('Content-Type', 'text/plain; charset=UTF-8');
   res.end(body);
@@ -29,6 +31,7 @@ export function sendText(res: ServerResponse, status: number, body: string): voi
 
 /** Ends `res` with `405`, an `Allow` header and no body, as the protocol wants. */
 export function sendMethodNotAllowed(res: ServerResponse, allow: string): void {
+  countRefusal(res, 405);
   res.statusCode = 405;
   res.setHeader('Allow', allow);
   res.removeHeader('Content-Type');
@@ -112,6 +115,7 @@ export const DISCARD_LIMIT = { bytes: 64 * 1024 * 1024, ms: 10_000 } as const;
 export function refuseBody(req: IncomingMessage, res: ServerResponse, status: number, text: string): void {
   res.setHeader('Connection', 'close');
   if (req.complete) return sendText(res, status, text);
+  countRefusal(res, status);
   res.statusCode = status;
   res.setHeader('Content-Type', 'text/plain; charset=UTF-8');
   res.setHeader('Content-Length', Buffer.byteLength(text));

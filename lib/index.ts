@@ -33,6 +33,7 @@ export type {
 export type { Adapter, Bus, BusListener, JoinOptions, Ownership } from './adapter';
 export { memoryAdapter } from './memory-adapter';
 export type { ClusterSession } from './cluster/envelope';
+export type { HandlerStats, TransportCounts, LimitCloses, ClusterCounts, ClusterStats } from './stats';
 export {
   SockJSError,
   SessionNotOpenError,

@@ -11,6 +11,7 @@ import { messageFrame } from './framing';
 import type { FrameFormat, Receiver } from './receiver';
 import { Session, type SessionContext, type SessionRequest } from './session';
 import { sessionUuid } from './session-id';
+import type { Counters } from './stats';
 import { Ticker } from './ticker';
 
 /** A request that went through Express or Connect, which keep the unstripped URL. */
@@ -100,6 +101,8 @@ export interface RegistryLimits {
   readonly maxQueuedBytes: number;
   readonly highWaterMark: number;
   readonly heartbeatDelay: number;
+  /** Where the sessions count what they do (see `stats.ts`). */
+  readonly counters: Counters;
 }
 
 /** What the registry tells the cluster, when there is one. */
@@ -136,7 +139,11 @@ export class Registry implements Locator {
       disconnectDelay: limits.disconnectDelay,
       maxQueuedBytes: limits.maxQueuedBytes,
       highWaterMark: limits.highWaterMark,
-      opened: application.opened,
+      counters: limits.counters,
+      opened: (session) => {
+        limits.counters.opened(session.transport);
+        application.opened(session);
+      },
       ended: (session) => this.#forget(session),
       failed: application.failed,
     };
@@ -201,14 +208,16 @@ export class Registry implements Locator {
     }
     let frame: string | undefined;
     let bytes: Buffer | undefined;
+    let size = 0;
     let count = 0;
     for (const session of this.sessions.values()) {
       if (session.state !== 'open') continue;
       if (frame === undefined || bytes === undefined) {
         frame = messageFrame([message]);
         bytes = Buffer.from(frame);
+        size = Buffer.byteLength(message);
       }
-      if (session.sendFramed(message, frame, bytes)) count++;
+      if (session.sendFramed(message, frame, bytes, size)) count++;
     }
     return count;
   }

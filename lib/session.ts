@@ -11,6 +11,7 @@ import createDebug from 'debug';
 import { InvalidArgumentError, SessionNotOpenError, type SockJSError } from './errors';
 import { HEARTBEAT_FRAME, OPEN_FRAME, closeFrame, messageFrame } from './framing';
 import type { Receiver, SessionTransport } from './receiver';
+import type { Counters } from './stats';
 import type { Ticker } from './ticker';
 
 const debug = createDebug('sockjs:session');
@@ -82,6 +83,8 @@ export interface SessionContext {
   readonly disconnectDelay: number;
   readonly maxQueuedBytes: number;
   readonly highWaterMark: number;
+  /** The handler's counters: messages, bytes and closes. */
+  readonly counters: Counters;
   /** Makes the session's public id. */
   newId(): string;
   /** The session sent its open frame. */
@@ -217,6 +220,7 @@ export class Session<Context = unknown> extends EventEmitter<SessionEvents> {
     const size = Buffer.byteLength(message);
     const buffered = this.#admit(size);
     if (buffered < 0) return false;
+    this.#count(size);
     const receiver = this.#receiver;
     if (receiver?.raw) {
       receiver.writeRaw?.(message);
@@ -453,11 +457,11 @@ export class Session<Context = unknown> extends EventEmitter<SessionEvents> {
 
   /**
    * Sends one message whose frame the caller built and encoded once for many
-   * sessions (broadcast; `bytes` is `frame` in UTF-8). Falls back to the queue when
+   * sessions (broadcast; `bytes` is `frame` in UTF-8, `size` the message's UTF-8 bytes). Falls back to the queue when
    * frames are pending, so order holds. The frame counts against
    * `maxQueuedBytes` like any send. Returns whether the session took it. @internal
    */
-  sendFramed(message: string, frame: string, bytes: Buffer): boolean {
+  sendFramed(message: string, frame: string, bytes: Buffer, size: number): boolean {
     const receiver = this.#receiver;
     if (this.#state !== 'open' || !receiver || receiver.raw || this.#queue.length > 0) {
       this.send(message);
@@ -465,9 +469,17 @@ export class Session<Context = unknown> extends EventEmitter<SessionEvents> {
     }
     const buffered = this.#admit(bytes.length);
     if (buffered < 0) return false;
+    this.#count(size);
     this.#write(frame, bytes.length === frame.length, bytes);
     this.#belowHighWaterMark(buffered);
     return true;
+  }
+
+  /** Counts one message of `size` UTF-8 bytes sent. */
+  #count(size: number): void {
+    const counters = this.#context.counters;
+    counters.messagesSent++;
+    counters.bytesSent += size;
   }
 
   /** Writes a heartbeat frame; the registry's ticker calls it. @internal */
@@ -519,6 +531,7 @@ export class Session<Context = unknown> extends EventEmitter<SessionEvents> {
     this.#closeCode = code;
     this.#closeReason = reason;
     this.#state = 'closing';
+    this.#context.counters.closing(code, reason);
     debug('%s closing %d %s', this.id, code, reason);
     const waiters = this.#waiters;
     this.#waiters = undefined;
@@ -564,8 +577,11 @@ export class Session<Context = unknown> extends EventEmitter<SessionEvents> {
    * within `maxQueuedBytes`. @internal
    */
   deliver(messages: readonly string[]): void {
+    const counters = this.#context.counters;
     for (const message of messages) {
       if (this.#state !== 'open') return;
+      counters.messagesReceived++;
+      counters.bytesReceived += Buffer.byteLength(message);
       if (this.#held === undefined && (this.#inbox !== undefined || this.listenerCount('data') > 0)) {
         this.#hand(message);
       } else {

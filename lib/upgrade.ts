@@ -18,6 +18,7 @@ import { STATUS_CODES, ServerResponse, type IncomingMessage, type OutgoingHttpHe
 import type { Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
 import createDebug from 'debug';
+import { reachedHandler, type Counters } from './stats';
 
 const debug = createDebug('sockjs:upgrade');
 
@@ -48,6 +49,8 @@ export interface UpgradeInterest {
   readonly framed: boolean;
   /** `<prefix>/websocket` */
   readonly raw: boolean;
+  /** Counts the handshakes the app answered before they reached the handler. */
+  readonly counters?: Counters;
 }
 
 /** A path ending in `/<server_id>/<session_id>/websocket`: both ids non-empty, without dots. */
@@ -84,19 +87,20 @@ class Gate {
     delete (this.#server as GatedServer)[kGate];
   }
 
-  /** Whether an upgrade to `url` is one of ours: its path ends like a websocket path a handler serves. */
-  #takes(url: string): boolean {
+  /** The first handler's interest in an upgrade to `url`, if it is one of ours: its path ends like a websocket path a handler serves. */
+  #takes(url: string): UpgradeInterest | undefined {
     const path = pathnameOf(url);
     for (const interest of this.#interests) {
-      if (interest.framed && FRAMED.test(path)) return true;
-      if (interest.raw && RAW.test(path)) return true;
+      if (interest.framed && FRAMED.test(path)) return interest;
+      if (interest.raw && RAW.test(path)) return interest;
     }
-    return false;
+    return undefined;
   }
 
   #upgrade(req: IncomingMessage, socket: ClaimableSocket, head: Buffer): void {
     if (socket[kClaimed]) return;
-    if (!this.#takes(req.url ?? '/')) {
+    const interest = this.#takes(req.url ?? '/');
+    if (interest === undefined) {
       this.#refuseOrphan(socket);
       return;
     }
@@ -111,6 +115,7 @@ class Gate {
     res.shouldKeepAlive = false;
     res.assignSocket(socket as Socket);
     const answered = (): void => {
+      if (!reachedHandler(res)) interest.counters?.refusedByMiddleware(res.statusCode);
       res.detachSocket(socket as Socket);
       socket.end(() => socket.destroy());
     };

@@ -12,9 +12,10 @@ import type { Browser, BrowserContext, Page } from 'playwright-core';
 import request from 'supertest';
 import { chatRoom, MAX_INPUT, MAX_NICK, MAX_TEXT, type ServerMessage } from '../demo/chat';
 import { LOGIN_COOKIE, startDemo, type Demo } from '../demo/server';
+import type { StatsMessage, StatsPoint } from '../demo/stats';
 import { CLIENT_TRANSPORTS, describeWithChromium, launchChromium } from './support/chromium';
 import { rawRequest, upgradeHeaders } from './support/handshake';
-import { listen, sessionPath, terminateClients, wsConnect } from './helpers';
+import { listen, sessionPath, terminateClients, wsConnect, type WsClient } from './helpers';
 
 const BROWSER_TIMEOUT = 60_000;
 const WAIT = { timeout: 20_000 };
@@ -25,6 +26,20 @@ beforeAll(async () => {
   demo = await startDemo(0);
 });
 afterAll(() => demo.close());
+
+/** Saves a screenshot of `page` as docs/`name` with UPDATE_SCREENSHOT=1, else in a temporary directory it then removes. */
+async function screenshot(page: Page, name: string): Promise<void> {
+  const update = process.env.UPDATE_SCREENSHOT === '1';
+  const dir = update ? path.resolve(__dirname, '..', 'docs') : mkdtempSync(path.join(tmpdir(), 'demo-shot-'));
+  mkdirSync(dir, { recursive: true });
+  const file = path.join(dir, name);
+  try {
+    await page.screenshot({ path: file, fullPage: true });
+    expect(statSync(file).size).toBeGreaterThan(10_000);
+  } finally {
+    if (!update) rmSync(dir, { recursive: true, force: true });
+  }
+}
 
 /** supertest against a demo server's origin (its `url` ends in a slash). */
 const api = (server: Demo = demo) => request(new URL(server.url).origin);
@@ -269,6 +284,50 @@ describe('demo login (demo/server.ts)', () => {
   });
 });
 
+describe('demo stats (demo/stats.ts)', () => {
+  /** Reads feed frames until a point satisfies `predicate`. */
+  async function pointWhere(feed: WsClient, predicate: (point: StatsPoint) => boolean): Promise<StatsPoint> {
+    for (;;) {
+      const frame = await feed.next(5000);
+      if (!frame.startsWith('a')) continue;
+      for (const text of JSON.parse(frame.slice(1)) as string[]) {
+        const message = JSON.parse(text) as StatsMessage;
+        if (message.type === 'point' && predicate(message.point)) return message.point;
+      }
+    }
+  }
+
+  it('streams the chat room’s sessions by transport and messages per second, after its history, and serves them at /metrics', async () => {
+    const room = await startDemo(0);
+    try {
+      const feed = await wsConnect(`${room.url.replace('http', 'ws')}stats-feed${sessionPath()}/websocket`);
+      expect(await feed.next()).toBe('o');
+      const first = JSON.parse((JSON.parse((await feed.next()).slice(1)) as string[])[0]) as StatsMessage;
+      expect(first.type).toBe('history');
+
+      const cookie = await login('ada', room);
+      const chat = await wsConnect(`${room.url.replace('http', 'ws')}chat${sessionPath()}/websocket`, { Cookie: cookie });
+      expect(await chat.next()).toBe('o');
+      expect(await chat.next()).toContain('join');
+      const point = await pointWhere(feed, (one) => one.open.websocket === 1);
+      expect(point.open).toEqual({ websocket: 1, 'xhr-streaming': 0, 'xhr-polling': 0, eventsource: 0, htmlfile: 0, 'jsonp-polling': 0 });
+
+      // Pings, answered one by one: the feed sees messages flow both ways.
+      for (let id = 0; id < 5; id++) {
+        chat.ws.send(JSON.stringify([JSON.stringify({ type: 'ping', id })]));
+        expect(await chat.next()).toContain('pong');
+      }
+      await pointWhere(feed, (one) => one.in > 0 && one.out > 0);
+
+      const metrics = await api(room).get('/metrics').expect(200);
+      expect(metrics.text).toMatch(/^sockjs_sessions_open\{handler="chat",transport="websocket"\} 1$/m);
+      expect(metrics.text).toMatch(/^sockjs_messages_received_total\{handler="chat"\} 5$/m);
+    } finally {
+      await room.close();
+    }
+  });
+});
+
 describeWithChromium('demo page in Chromium (demo/public)', () => {
   let browser: Browser;
   const pageErrors: string[] = [];
@@ -451,6 +510,34 @@ describeWithChromium('demo page in Chromium (demo/public)', () => {
     }, BROWSER_TIMEOUT);
   });
 
+  describe('the stats page', () => {
+    let room: Demo;
+    beforeAll(async () => {
+      room = await startDemo(0);
+    });
+    afterAll(() => room.close());
+
+    it('charts the room live over SockJS, and is the README’s second screenshot (docs/stats.png with UPDATE_SCREENSHOT=1)', async () => {
+      const ada = await join(room.url, 'ada', 'websocket');
+      const grace = await join(room.url, 'grace', 'xhr-streaming');
+      const stats = await visit(`${room.url}stats`, 'stats');
+      await stats.locator('#feed-state', { hasText: /^open$/ }).waitFor(WAIT);
+      await stats.locator('#open-now', { hasText: /^2$/ }).waitFor(WAIT);
+      // A few seconds of conversation, so the charts have a line to show.
+      for (let i = 1; i <= 6; i++) {
+        await say(i % 2 ? ada : grace, `line ${i}`);
+        await line(ada, `line ${i}`);
+        await stats.waitForTimeout(700);
+      }
+      await stats.locator('#in-now', { hasText: /^[1-9]\d*$/ }).or(stats.locator('#out-now', { hasText: /^[1-9]\d*$/ })).first().waitFor(WAIT);
+      expect(await stats.locator('.uplot').count()).toBe(2);
+      expect(await stats.locator('.uplot .u-title').allTextContents()).toEqual(['Sessions open by transport (stacked)', 'Messages per second']);
+
+      await screenshot(stats, 'stats.png');
+      await Promise.all([ada.context().close(), grace.context().close(), stats.context().close()]);
+    }, BROWSER_TIMEOUT);
+  });
+
   describe('the README screenshot', () => {
     // A room of its own, so the picture shows a short conversation.
     let room: Demo;
@@ -475,16 +562,7 @@ describeWithChromium('demo page in Chromium (demo/public)', () => {
       await talk(ada, 'xhr-streaming now, and the round trip is in the bar.');
       await ada.locator('#rtt', { hasText: /^\d+ ms$/ }).waitFor(WAIT);
 
-      const update = process.env.UPDATE_SCREENSHOT === '1';
-      const dir = update ? path.resolve(__dirname, '..', 'docs') : mkdtempSync(path.join(tmpdir(), 'demo-shot-'));
-      mkdirSync(dir, { recursive: true });
-      const file = path.join(dir, 'demo.png');
-      try {
-        await ada.screenshot({ path: file, fullPage: true });
-        expect(statSync(file).size).toBeGreaterThan(10_000);
-      } finally {
-        if (!update) rmSync(dir, { recursive: true, force: true });
-      }
+      await screenshot(ada, 'demo.png');
     }, BROWSER_TIMEOUT);
   });
 });

@@ -104,7 +104,7 @@ beforeAll(() => {
   manifest = JSON.parse(readFileSync(path.join(source, 'package.json'), 'utf8')) as PackageJson;
 
   const runtime = { ws: 'ws', 'cookie-parser': 'cookie-parser', cors: 'cors', debug: 'debug', '@types/node': '@types/node' };
-  express5 = application('express5', { ...runtime, express: 'express', ioredis: 'ioredis' });
+  express5 = application('express5', { ...runtime, express: 'express', ioredis: 'ioredis', 'prom-client': 'prom-client' });
   express4 = application('express4', { ...runtime, express: 'express4', ioredis: 'ioredis5' });
   noRedis = application('no-redis', { ...runtime, express: 'express' });
 }, 420_000);
@@ -151,10 +151,12 @@ const server = app.listen(0, '127.0.0.1', async () => {
 });
 `;
 
-/** A strict TypeScript consumer of both entries, with checks that the types are not `any`. */
+/** A strict TypeScript consumer of the three entries, with checks that the types are not `any`. */
 const consumer = `
 import sockjs, { sockjs as named, Session, type Options, type SockJSHandler } from 'sockjs-express';
 import { redisAdapter, type RedisAdapterOptions } from 'sockjs-express/redis';
+import { collectMetrics } from 'sockjs-express/metrics';
+import { Registry } from 'prom-client';
 const redis: RedisAdapterOptions = { url: 'redis://127.0.0.1:6379', prefix: 'echo' };
 const options: Options = { heartbeatDelay: 1000, transports: ['websocket'], websocketOptions: { perMessageDeflate: { threshold: 64 } } };
 const a: SockJSHandler = sockjs(options);
@@ -171,7 +173,11 @@ redisAdapter({ prefix: 1 });
 const made = new Session();
 // @ts-expect-error the methods the handler drives sessions with are not in the types
 const internal = (session: Session) => session.deliver(['x']);
-export { a, b, made, internal };
+const stop: () => void = collectMetrics(a, { registry: new Registry(), handler: 'a' });
+// @ts-expect-error the metrics options are typed
+collectMetrics(a, { registry: new Registry(), handler: 1 });
+const openWebsockets: number = a.stats().sessions.open.websocket;
+export { a, b, made, internal, stop, openWebsockets };
 `;
 
 /** tsc, strict and without skipLibCheck, on `files` written into the express5 application. */
@@ -186,8 +192,8 @@ describe('package', () => {
     it('builds dist/ with the prepack script and ships only it, README.md and package.json', () => {
       const files = packed.files.map((file) => file.path).sort();
       expect(files.filter((file) => !file.startsWith('dist/'))).toEqual(['README.md', 'package.json']);
-      for (const entry of ['index.js', 'index.mjs', 'index.d.ts', 'index.d.mts', 'redis/index.js', 'redis/index.mjs', 'redis/index.d.ts', 'redis/index.d.mts']) {
-        expect(files).toContain(`dist/${entry}`);
+      for (const dir of ['', 'redis/', 'metrics/']) {
+        for (const entry of ['index.js', 'index.mjs', 'index.d.ts', 'index.d.mts']) expect(files).toContain(`dist/${dir}${entry}`);
       }
       expect(files.filter((file) => /\.[cm]?ts$/.test(file) && !/\.d\.[cm]?ts$/.test(file))).toEqual([]);
     });
@@ -234,6 +240,12 @@ describe('package', () => {
       expect(versionOf('ioredis')).toMatch(/^6\./);
       expect(manifest.peerDependenciesMeta?.ioredis?.optional).toBe(true);
     });
+
+    it('takes prom-client 15, optionally', () => {
+      expect(caretSatisfies(manifest.peerDependencies?.['prom-client'] ?? '', versionOf('prom-client'))).toBe(true);
+      expect(versionOf('prom-client')).toMatch(/^15\./);
+      expect(manifest.peerDependenciesMeta?.['prom-client']?.optional).toBe(true);
+    });
   });
 
   describe('in an application', () => {
@@ -258,20 +270,26 @@ describe('package', () => {
 import { createRequire } from 'node:module';
 import * as main from 'sockjs-express';
 import * as redis from 'sockjs-express/redis';
+import * as metrics from 'sockjs-express/metrics';
 const require = createRequire(import.meta.url);
 const names = (m) => Object.keys(m).sort();
 console.log(JSON.stringify({
   esm: names(main), cjs: names(require('sockjs-express')),
   esmRedis: names(redis), cjsRedis: names(require('sockjs-express/redis')),
+  esmMetrics: names(metrics), cjsMetrics: names(require('sockjs-express/metrics')),
   default: main.default === main.sockjs && main.sockjs === require('sockjs-express').sockjs,
 }));
 `;
-      const out = node(express5, 'names.mjs', script) as { esm: string[]; cjs: string[]; esmRedis: string[]; cjsRedis: string[]; default: boolean };
+      const out = node(express5, 'names.mjs', script) as Record<'esm' | 'cjs' | 'esmRedis' | 'cjsRedis' | 'esmMetrics' | 'cjsMetrics', string[]> & {
+        default: boolean;
+      };
       expect(out.esm).not.toContain('__esModule');
       expect(out.esm).toContain('default');
       expect(out.esm).toEqual(out.cjs);
       expect(out.esmRedis).toEqual(['redisAdapter']);
       expect(out.cjsRedis).toEqual(['redisAdapter']);
+      expect(out.esmMetrics).toEqual(['KNOWN_CLOSE_CODES', 'collectMetrics']);
+      expect(out.cjsMetrics).toEqual(['KNOWN_CLOSE_CODES', 'collectMetrics']);
       expect(out.default).toBe(true);
     });
 
@@ -290,7 +308,7 @@ console.log(JSON.stringify({
       expect(node(dir(), 'redis.js', "console.log(JSON.stringify(typeof require('sockjs-express/redis').redisAdapter));")).toBe('function');
     });
 
-    it('says to install ioredis when sockjs-express/redis is required or imported without it', () => {
+    it('says to install ioredis or prom-client when sockjs-express/redis or /metrics is required or imported without it', () => {
       const message = 'sockjs-express/redis needs ioredis, an optional peer dependency: npm install ioredis';
       const required = node(
         noRedis,
@@ -303,6 +321,16 @@ console.log(JSON.stringify({
       const imported = run(process.execPath, ['no-redis.mjs'], noRedis);
       expect(imported.status).toBe(1);
       expect(imported.output).toContain(`Error: ${message}`);
+
+      const noPromClient = node(
+        noRedis,
+        'no-prom-client.js',
+        "try { require('sockjs-express/metrics'); } catch (error) { console.log(JSON.stringify({ code: error.code, message: error.message })); }",
+      );
+      expect(noPromClient).toEqual({
+        code: 'MODULE_NOT_FOUND',
+        message: 'sockjs-express/metrics needs prom-client, an optional peer dependency: npm install prom-client',
+      });
 
       // Without ioredis the main entry still loads.
       expect(node(noRedis, 'main.js', "console.log(JSON.stringify(typeof require('sockjs-express').sockjs));")).toBe('function');

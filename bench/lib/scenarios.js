@@ -23,6 +23,8 @@ function clientKind(server) {
 const HTTP = ['ours', 'ours-express', 'sockjs-node', 'http-floor'];
 /** Scale-out: the Redis adapter on one process and on three, and one process without it for reference. */
 const CLUSTER = ['ours', 'ours-redis', 'ours-redis-3'];
+/** ours with its metrics collected, beside ours, in the scenarios that measure their cost. */
+const STATS = ['ours-stats'];
 
 /** Opens `count` clients, `concurrency` handshakes at a time. */
 async function openMany(count, concurrency, open) {
@@ -212,7 +214,7 @@ const SCENARIOS = [
     key: 'ws64',
     title: 'websocket echo, 64 B',
     detail: '50 sessions, 8 messages in flight each',
-    servers: ALL,
+    servers: [...ALL, ...STATS],
     kind: 'echo',
     run: echo(generator.websocketEcho, { size: 64, clients: 50, inFlight: 8 }),
   },
@@ -228,7 +230,7 @@ const SCENARIOS = [
     key: 'xhrStreaming',
     title: 'xhr-streaming echo, 64 B, sockjs-client-like sending',
     detail: '50 sessions, 8 messages in flight each; one xhr_send at a time carries every waiting message, 25 ms apart, as sockjs-client sends',
-    servers: HTTP,
+    servers: [...HTTP, ...STATS],
     kind: 'echo',
     run: echo(generator.xhrStreamingClientEcho, { size: 64, clients: 50, inFlight: 8 }),
   },

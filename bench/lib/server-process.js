@@ -6,6 +6,8 @@ const path = require('node:path');
 const SERVERS = {
   ours: { label: 'sockjs-express (in Connect)', file: 'ours.js' },
   'ours-express': { label: 'sockjs-express (in Express)', file: 'ours.js', args: ['--express'] },
+  // ours with prom-client's collectors on its stats, scraped once a second.
+  'ours-stats': { label: 'sockjs-express (in Connect) + metrics scraped every second', file: 'ours.js', args: ['--metrics'] },
   'sockjs-node': { label: 'sockjs-node 0.3.24', file: 'sockjs-node.js' },
   'bare-ws': { label: 'bare ws', file: 'bare-ws.js' },
   'http-floor': { label: 'node:http floor (no SockJS headers)', file: 'http-floor.js' },

@@ -5,6 +5,9 @@
  * lightest host it documents) or, with `--express`, in an Express app.
  * With `--redis <url>` it runs with `redisAdapter({ url, prefix: 'echo' })`
  * from dist/redis, loaded only then, as a user's process in a cluster does.
+ * With `--metrics` it registers `collectMetrics()` (dist/metrics) on a
+ * prom-client registry and renders the exposition once a second, as a
+ * Prometheus scraping it would (more often than the usual 15 s).
  */
 const http = require('node:http');
 const { parseArgs } = require('node:util');
@@ -13,11 +16,19 @@ const express = require('express');
 const { sockjs } = require('../..');
 const { serve } = require('./control');
 
-const { values: args } = parseArgs({ options: { express: { type: 'boolean', default: false }, redis: { type: 'string' } } });
+const { values: args } = parseArgs({
+  options: { express: { type: 'boolean', default: false }, redis: { type: 'string' }, metrics: { type: 'boolean', default: false } },
+});
 const options = args.redis ? { adapter: require('../../dist/redis').redisAdapter({ url: args.redis, prefix: 'echo' }) } : {};
 const echo = sockjs(options, (session) => {
   session.on('data', (message) => session.send(message));
 });
+if (args.metrics) {
+  const { Registry } = require('prom-client');
+  const registry = new Registry();
+  require('../../dist/metrics').collectMetrics(echo, { registry, handler: 'echo' });
+  setInterval(() => void registry.metrics(), 1000).unref();
+}
 const app = args.express ? express() : connect();
 app.use('/echo', echo);
 const server = http.createServer(app);

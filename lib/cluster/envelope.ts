@@ -57,15 +57,15 @@ export type Header =
   | { readonly op: 'send'; readonly ref: string; readonly from: string; readonly id: string }
   /** Payload: a message for every session of every process but `from`, as a JSON string. */
   | { readonly op: 'broadcast'; readonly from: string }
-  /** Request `ref`: list your sessions to `from`. */
-  | { readonly op: 'list'; readonly ref: string; readonly from: string }
+  /** Request `ref`: list your sessions (`list`), or send your `handler.stats()` (`stats`), to `from`. */
+  | { readonly op: 'list' | 'stats'; readonly ref: string; readonly from: string }
   /** Nothing to do: whether the post reaches the process tells if it is alive. */
   | { readonly op: 'ping' }
-  /** The answer to request `ref`; payload: a JSON list for `list`. */
+  /** The answer to request `ref`; payload: a JSON list for `list`, a JSON object for `stats`. */
   | { readonly op: 'reply'; readonly ref: string; readonly ok: boolean };
 
 /** A request: a header that waits for a `reply` with its `ref`. */
-export type Request = Extract<Header, { op: 'deliver' | 'send' | 'list' | 'release' }>;
+export type Request = Extract<Header, { op: 'deliver' | 'send' | 'list' | 'stats' | 'release' }>;
 
 /** A decoded message. */
 export interface Envelope {

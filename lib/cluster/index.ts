@@ -25,6 +25,7 @@ import {
 } from '../registry';
 import { sessionUuid } from '../session-id';
 import type { Session } from '../session';
+import type { ClusterCounts, Counters, HandlerStats } from '../stats';
 import { decode, type ClusterSession, type Header } from './envelope';
 import { Messenger } from './messenger';
 import { Relays } from './relay';
@@ -71,6 +72,10 @@ export class Cluster implements Locator {
    */
   readonly #owners = new Map<string, string>();
   #leaving = false;
+  /** What this process did for the cluster, for `handler.stats()`. */
+  readonly #counters: ClusterCounts;
+  /** The handler's counters, for the stats other processes ask for. */
+  readonly #allCounters: Counters;
 
   constructor(options: ClusterOptions) {
     const bus = options.adapter.join({
@@ -80,6 +85,8 @@ export class Cluster implements Locator {
     this.#messenger = new Messenger(bus);
     this.#relays = new Relays(this.#messenger, (urlId) => this.#owners.delete(urlId));
     this.#formats = options.formats;
+    this.#allCounters = options.limits.counters;
+    this.#counters = options.limits.counters.cluster ?? { relayedRequests: 0, forwardedSends: 0 };
     this.registry = new Registry(options.limits, options.application, {
       newSessionId: () => `${this.node}/${sessionUuid()}`,
       released: (urlId) => {
@@ -127,8 +134,12 @@ export class Cluster implements Locator {
   /** The session `urlId` on `owner`, as the transports use it. */
   #elsewhere(owner: string, urlId: string, key: string | undefined, remembered: boolean): Whereabouts {
     const session: RemoteSession = {
-      receive: (response) => this.#relays.start({ owner, urlId, key, response, remembered }),
+      receive: (response) => {
+        this.#counters.relayedRequests++;
+        this.#relays.start({ owner, urlId, key, response, remembered });
+      },
       deliver: async (messages) => {
+        this.#counters.forwardedSends++;
         if (await this.#deliver(owner, urlId, key, messages)) return true;
         if (!remembered) return false;
         // The remembered owner no longer has it: ask who does now.
@@ -194,15 +205,40 @@ export class Cluster implements Locator {
 
   /** Every session of every live process. */
   async sessions(): Promise<ClusterSession[]> {
+    const { answers } = await this.#askEveryNode('list', () => this.#localSessions());
+    return answers.flat();
+  }
+
+  /**
+   * The `handler.stats()` of every live process, and how long the backend
+   * took to list them (milliseconds).
+   */
+  async stats(): Promise<{ nodes: HandlerStats[]; backendRoundTripMs: number }> {
+    const { answers, backendRoundTripMs } = await this.#askEveryNode('stats', () => this.#localStats());
+    return { nodes: answers, backendRoundTripMs };
+  }
+
+  /**
+   * Asks every live process for its answer to `op`, this one through
+   * `local`; a process that left meanwhile is left out. Also times the
+   * backend's listing of the live processes.
+   */
+  async #askEveryNode<T>(op: 'list' | 'stats', local: () => T): Promise<{ answers: T[]; backendRoundTripMs: number }> {
+    const started = performance.now();
     const nodes = await this.#messenger.ask((bus) => bus.nodes());
-    const lists = await Promise.all(
+    const backendRoundTripMs = performance.now() - started;
+    const answers = await Promise.all(
       nodes.map(async (node) => {
-        if (node === this.node) return this.#localSessions();
-        const reply = await this.#messenger.request(node, { op: 'list', ref: this.#messenger.ref(), from: this.node });
-        return reply === undefined ? [] : (JSON.parse(reply.payload) as ClusterSession[]);
+        if (node === this.node) return [local()];
+        const reply = await this.#messenger.request(node, { op, ref: this.#messenger.ref(), from: this.node });
+        return reply === undefined ? [] : [JSON.parse(reply.payload) as T];
       }),
     );
-    return lists.flat();
+    return { answers: answers.flat(), backendRoundTripMs };
+  }
+
+  #localStats(): HandlerStats {
+    return this.#allCounters.snapshot(this.node, this.registry.sessions.values());
   }
 
   /**
@@ -283,6 +319,9 @@ export class Cluster implements Locator {
       }
       case 'list':
         this.#messenger.reply(header.from, header.ref, true, JSON.stringify(this.#localSessions()));
+        return;
+      case 'stats':
+        this.#messenger.reply(header.from, header.ref, true, JSON.stringify(this.#localStats()));
         return;
     }
   }
