@@ -4,7 +4,7 @@
  * life (2010 for a second receiver, 1002 after an abort, heartbeats,
  * disconnectDelay) and the refusals of bad payloads and callbacks.
  */
-import http, { type IncomingHttpHeaders, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import http, { type IncomingHttpHeaders, type Server, type ServerResponse } from 'node:http';
 import request from 'supertest';
 import { sockjs, type Options, type SessionHandler, type SockJSHandler } from '../lib';
 import { closeOf, echo, listen, nextSession, sessionPath, sleep, type Running } from './helpers';
@@ -77,12 +77,21 @@ function send(
  * Resolves once `server`'s next request is attached to its session as a
  * receiver: the receiver's first act is to give the held response its
  * Content-Type, which no event announces (nothing is sent until a frame).
+ * The poll of an open session takes the direct path, which the server's
+ * `'request'` listeners never see, so the spy wraps the server's `emit`.
  */
 function attached(server: Server): Promise<void> {
   return new Promise((resolve, reject) => {
-    server.once('request', (_req: IncomingMessage, res: ServerResponse) => {
-      pollUntil('the poll attached', () => res.hasHeader('content-type')).then(() => resolve(), reject);
-    });
+    const emit = server.emit;
+    const spy = function (this: Server, event: string | symbol, ...args: unknown[]): boolean {
+      if (event === 'request') {
+        server.emit = emit;
+        const res = args[1] as ServerResponse;
+        pollUntil('the poll attached', () => res.hasHeader('content-type')).then(() => resolve(), reject);
+      }
+      return Reflect.apply(emit, this, [event, ...args]) as boolean;
+    };
+    server.emit = spy as typeof server.emit;
   });
 }
 
