@@ -4,10 +4,10 @@
  * life (2010 for a second receiver, 1002 after an abort, heartbeats,
  * disconnectDelay) and the refusals of bad payloads and callbacks.
  */
-import http, { type IncomingHttpHeaders, type Server, type ServerResponse } from 'node:http';
+import type { Server, ServerResponse } from 'node:http';
 import request from 'supertest';
 import { sockjs, type Options, type SessionHandler, type SockJSHandler } from '../lib';
-import { closeOf, echo, listen, nextSession, sessionPath, sleep, type Running } from './helpers';
+import { closeOf, echo, exactRequest, listen, nextSession, sessionPath, sleep, type ExactRequest, type Running } from './helpers';
 import { pollUntil } from './support/poll';
 
 const NO_CACHE = 'no-store, no-cache, no-transform, must-revalidate, max-age=0';
@@ -42,35 +42,11 @@ afterEach(async () => {
   running = [];
 });
 
-interface Reply {
-  readonly status: number;
-  readonly headers: IncomingHttpHeaders;
-  readonly text: string;
-}
-
-/** A request sent with exact headers and body; its reply arrives later (or never, once aborted). */
-function send(
-  method: string,
-  url: string,
-  options: { headers?: Record<string, string>; chunks?: string[] } = {},
-): { reply: Promise<Reply>; abort(): void } {
-  const req = http.request(url, { method, headers: options.headers, agent: false });
-  const reply = new Promise<Reply>((resolve, reject) => {
-    req.on('error', reject);
-    req.on('response', (res) => {
-      let text = '';
-      res.setEncoding('utf8');
-      res.on('data', (chunk: string) => (text += chunk));
-      res.on('end', () => resolve({ status: res.statusCode ?? 0, headers: res.headers, text }));
-      res.on('error', reject);
-    });
-  });
-  reply.catch(() => undefined);
-  for (const chunk of options.chunks ?? []) req.write(chunk);
-  req.end();
-  const abort = (): void => void req.destroy();
-  pending.push(abort);
-  return { reply, abort };
+/** {@link exactRequest}, its abort run after each test. */
+function send(method: string, url: string, options: { headers?: Record<string, string>; chunks?: string[] } = {}): ExactRequest {
+  const sent = exactRequest(method, url, options);
+  pending.push(sent.abort);
+  return sent;
 }
 
 /**
