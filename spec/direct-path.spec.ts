@@ -228,3 +228,28 @@ describe('the answers of the direct path', () => {
     expect([direct.seen(), app.seen()]).toEqual([1, 3]);
   });
 });
+
+describe('the gate', () => {
+  it("is one per server, shared by its handlers; the last handler's close() puts the server's emit back", async () => {
+    const first = echo();
+    const second = echo();
+    const app = express();
+    let seen = 0;
+    app.use((_req, _res, next) => (seen++, next()));
+    const server = await listen({ '/one': first, '/two': second }, app);
+    running.push(server);
+    const one = `${server.base}/one${sessionPath()}`;
+    const two = `${server.base}/two${sessionPath()}`;
+    expect((await call('POST', `${one}/xhr`)).text).toBe('o\n');
+    expect((await call('POST', `${two}/xhr`)).text).toBe('o\n');
+    expect(Object.hasOwn(server.server, 'emit')).toBe(true);
+    expect((await call('POST', `${one}/xhr_send`, JSON_TEXT, '["a"]')).status).toBe(204);
+    expect((await call('POST', `${two}/xhr_send`, JSON_TEXT, '["b"]')).status).toBe(204);
+    expect(seen).toBe(2);
+    await first.close();
+    expect((await call('POST', `${two}/xhr`)).text).toBe('a["b"]\n');
+    expect(seen).toBe(2);
+    await second.close();
+    expect(Object.hasOwn(server.server, 'emit')).toBe(false);
+  });
+});
