@@ -241,8 +241,8 @@ export interface Options<Context = undefined> {
    * under the same mount path take a direct path that skips the app. The
    * handler's own checks still run there: CORS headers, `jsessionid`,
    * `allowedOrigins`, `sessionBinding`, methods and body limits.
-   * `'every-request'`: every request goes through the app, as websocket
-   * frames never do. See the README's security model.
+   * `'every-request'`: every HTTP request goes through the app (websocket
+   * frames never do, in either mode). See the README's security model.
    * @default 'session-open'
    */
   middleware?: MiddlewareRuns;
