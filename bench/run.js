@@ -5,7 +5,8 @@
  *   node bench/run.js [--rounds 3] [--duration 3] [--warmup 1]
  *                     [--only ws64,ws4k,xhrStreaming,xhrPolling,xhrStreaming1,xhrPolling1,idle,broadcast,
  *                             clusterWs,clusterXhrStreaming,clusterXhrPolling,clusterBroadcast]
- *                     [--servers ours,ours-express,ours-stats,sockjs-node,bare-ws,http-floor,socket-floor,ours-redis,ours-redis-3]
+ *                     [--servers ours,ours-express,ours-express4,ours-express-every,ours-stats,sockjs-node,bare-ws,
+ *                                http-floor,express-floor,socket-floor,ours-redis,ours-redis-3]
  *                     [--profile] [--no-write]
  *
  * This process is the load generator; each server runs alone in a child

@@ -15,6 +15,7 @@ import { WebSocketServer, type WebSocket } from 'ws';
 import { applicationHooks, reportBroadcastFailure } from './application';
 import { Cluster, type ClusterSession } from './cluster';
 import { corsFor } from './cors';
+import { directPath, takeDirectRequests, type DirectRoute, type DirectStep } from './direct';
 import { HandlerClosedError, InvalidArgumentError, RootMountError } from './errors';
 import { cacheForAYear, sendMethodNotAllowed, sendText } from './http';
 import { refusal, restrictFraming } from './origin';
@@ -190,7 +191,9 @@ export function sockjs<Context>(
     if (!(server instanceof NetServer)) throw new InvalidArgumentError(attachMisuse(server));
     if (closed) throw new HandlerClosedError('sockjs: cannot attach a closed handler');
     if (attached.has(server)) return;
-    attached.set(server, gateUpgrades(server, interest));
+    const stopUpgrades = gateUpgrades(server, interest);
+    const stopDirect = direct && takeDirectRequests(server, direct);
+    attached.set(server, () => (stopUpgrades(), stopDirect?.()));
     debug('taking websocket upgrades');
   }
 
@@ -235,7 +238,11 @@ export function sockjs<Context>(
     });
   }
 
-  const router = buildRouter(opts, registry, cluster ?? registry, () => closed, serveUpgrade);
+  const isClosed = () => closed;
+  const { router, routes } = buildRouter(opts, registry, cluster ?? registry, isClosed, serveUpgrade);
+  // The later requests of an open session skip the app (see `direct.ts`), unless middleware must see them all.
+  const direct =
+    opts.middleware === 'session-open' ? directPath({ routes, registry, allowedOrigins: opts.allowedOrigins, isClosed }) : undefined;
 
   /** The shutdown under way or done: every `close()` call resolves when it completes. */
   let shutdown: Promise<void> | undefined;
@@ -309,14 +316,17 @@ function waitForWebsockets(websockets: Set<WebSocket>): Promise<void> {
   });
 }
 
-/** The Router: one route per entry of the transport table, plus greeting, info and iframe. */
+/**
+ * The Router: one route per entry of the transport table, plus greeting,
+ * info and iframe; and the receiving and sending routes again for the direct path.
+ */
 function buildRouter(
   opts: ResolvedOptions,
   registry: Registry,
   locator: Locator,
   isClosed: () => boolean,
   serveUpgrade: (req: IncomingMessage, res: ServerResponse, next: NextFunction, raw: boolean) => void,
-): express.Router {
+): { router: express.Router; routes: Map<string, DirectRoute> } {
   // mergeParams: the context option sees the parameters of the mount path.
   const router = express.Router({ caseSensitive: true, strict: true, mergeParams: true });
   /**
@@ -358,6 +368,8 @@ function buildRouter(
   const { responseLimit, maxMessageSize, sessionBinding } = opts;
   const receiveContext = { registry, locator, responseLimit, sessionBinding };
   const sendContext = { registry, locator, maxMessageSize, sessionBinding };
+  const routes = new Map<string, DirectRoute>();
+  const directSteps: DirectStep[] = sessionMiddleware.map((step) => (req, res, next) => step(req as Request, res as Response, next));
   for (const entry of SESSION_ROUTES) {
     if (!routeEnabled(entry, opts.transports)) continue;
     const action = entry.action;
@@ -387,6 +399,14 @@ function buildRouter(
     method(...corsMiddleware, ...sessionMiddleware, handle);
     if (entry.preflight) layer.options(preflight(corsMiddleware[0]));
     layer.all(methodNotAllowed(allow));
+    if (serve) {
+      routes.set(entry.name, {
+        method: entry.method,
+        byReferer: action.kind === 'receive' && action.callback,
+        steps: [...corsMiddleware, ...directSteps],
+        serve: (req, res, sessionId, next) => serve(req, res, sessionId, next, undefined, false),
+      });
+    }
   }
 
   if (opts.rawWebsocket) {
@@ -394,7 +414,7 @@ function buildRouter(
       .get((req, res, next) => serveUpgrade(req, res, next, true))
       .all(methodNotAllowed('GET'));
   }
-  return router;
+  return { router, routes };
 }
 
 /** Whether the path as the client sent it ends in `//` (never the greeting, whatever the mount made of it). */

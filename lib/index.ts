@@ -29,6 +29,7 @@ export type {
   AllowedOrigins,
   OriginPolicy,
   SessionBinding,
+  MiddlewareRuns,
 } from './options';
 export type { Adapter, Bus, BusListener, JoinOptions, Ownership } from './adapter';
 export { memoryAdapter } from './memory-adapter';

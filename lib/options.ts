@@ -93,6 +93,9 @@ export type AllowedOrigins = '*' | readonly string[] | OriginPolicy;
 /** What follow-up HTTP requests of a session must share with its first one. */
 export type SessionBinding = false | 'address' | 'cookie';
 
+/** When the app's middleware runs for the HTTP requests of a session (the `middleware` option). */
+export type MiddlewareRuns = 'session-open' | 'every-request';
+
 /**
  * Options of {@link sockjs}. Every field is optional. `Context` is the type
  * of `session.context`, what the `context` option returns.
@@ -231,6 +234,19 @@ export interface Options<Context = undefined> {
    */
   sessionBinding?: SessionBinding;
   /**
+   * When the app's middleware runs for a session's HTTP requests.
+   * `'session-open'`: for the request that opens a session (and every
+   * websocket handshake); the later requests of a session open in this
+   * process (`xhr_send`, `jsonp_send`, the next poll or streaming request)
+   * under the same mount path take a direct path that skips the app. The
+   * handler's own checks still run there: CORS headers, `jsessionid`,
+   * `allowedOrigins`, `sessionBinding`, methods and body limits.
+   * `'every-request'`: every HTTP request goes through the app (websocket
+   * frames never do, in either mode). See the README's security model.
+   * @default 'session-open'
+   */
+  middleware?: MiddlewareRuns;
+  /**
    * The transports to serve, by sockjs-client's names; at least one. A
    * transport left out answers `404`. Leave `websocket` out where a load
    * balancer does not carry websockets: `/info` then says `websocket: false`.
@@ -269,6 +285,7 @@ export interface ResolvedOptions {
   /** `undefined` for `'*'`; otherwise the policy as a function. */
   readonly allowedOrigins: OriginPolicy | undefined;
   readonly sessionBinding: SessionBinding;
+  readonly middleware: MiddlewareRuns;
   readonly transports: ReadonlySet<TransportName>;
   readonly adapter: Adapter | undefined;
 }
@@ -292,6 +309,7 @@ export const DEFAULTS = {
   origin: '',
   allowedOrigins: '*',
   sessionBinding: false,
+  middleware: 'session-open',
   transports: TRANSPORT_NAMES,
 } as const satisfies Required<Omit<Options, 'adapter' | 'context'>>;
 
@@ -346,6 +364,13 @@ function allowedOrigins(value: unknown): OriginPolicy | undefined {
 function sessionBinding(value: unknown): SessionBinding {
   if (value !== false && value !== 'address' && value !== 'cookie') {
     fail('sessionBinding', "false, 'address' or 'cookie'", value);
+  }
+  return value;
+}
+
+function middleware(value: unknown): MiddlewareRuns {
+  if (value !== 'session-open' && value !== 'every-request') {
+    fail('middleware', "'session-open' or 'every-request'", value);
   }
   return value;
 }
@@ -432,6 +457,7 @@ export function resolveOptions(options: Options<unknown> = {}): ResolvedOptions 
     origin: merged.origin,
     allowedOrigins: allowedOrigins(merged.allowedOrigins),
     sessionBinding: sessionBinding(merged.sessionBinding),
+    middleware: middleware(merged.middleware),
     transports: transports(merged.transports),
     adapter: adapter(options.adapter),
   };

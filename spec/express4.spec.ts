@@ -23,3 +23,4 @@ require('./streaming.spec');
 require('./websocket.spec');
 require('./mounting.spec');
 require('./security.spec');
+require('./direct-path.spec');

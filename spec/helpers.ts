@@ -3,7 +3,7 @@
  * responses that yields what arrives, chunk by chunk.
  */
 import express from 'express';
-import http, { type IncomingMessage, type Server } from 'node:http';
+import http, { type IncomingHttpHeaders, type IncomingMessage, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import WebSocket from 'ws';
 import { sockjs, type Options, type Session, type SockJSHandler } from '../lib';
@@ -151,6 +151,38 @@ export function stream(
     if (options.body !== undefined) req.write(options.body);
     req.end();
   });
+}
+
+/** An answer read to its end. */
+export interface Reply {
+  readonly status: number;
+  readonly headers: IncomingHttpHeaders;
+  readonly text: string;
+}
+
+/** A request in flight: its reply (rejected on error, or never, once aborted) and its abort. */
+export interface ExactRequest {
+  readonly reply: Promise<Reply>;
+  abort(): void;
+}
+
+/** A request with exactly these headers and body chunks, no keep-alive. */
+export function exactRequest(method: string, url: string, options: { headers?: Record<string, string>; chunks?: string[] } = {}): ExactRequest {
+  const req = http.request(url, { method, headers: options.headers, agent: false });
+  const reply = new Promise<Reply>((resolve, reject) => {
+    req.on('error', reject);
+    req.on('response', (res) => {
+      let text = '';
+      res.setEncoding('utf8');
+      res.on('data', (chunk: string) => (text += chunk));
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, headers: res.headers, text }));
+      res.on('error', reject);
+    });
+  });
+  reply.catch(() => undefined);
+  for (const chunk of options.chunks ?? []) req.write(chunk);
+  req.end();
+  return { reply, abort: () => void req.destroy() };
 }
 
 /** A POST with no keep-alive (from `localAddress` when given); resolves with status and body. */

@@ -48,6 +48,7 @@ describe('options', () => {
         origin: '',
         allowedOrigins: undefined,
         sessionBinding: false,
+        middleware: 'session-open',
         transports: new Set(TRANSPORT_NAMES),
       });
     });
@@ -200,6 +201,8 @@ describe('options', () => {
       ['websocketPingTimeout', 'is zero', { websocketPingTimeout: 0 }],
       ['sessionBinding', 'is true', { sessionBinding: true }],
       ['sessionBinding', 'names an unknown binding', { sessionBinding: 'ip' }],
+      ['middleware', 'is a boolean', { middleware: true }],
+      ['middleware', 'names an unknown mode', { middleware: 'every' }],
       ['transports', 'is not an array', { transports: 'websocket' }],
       ['transports', 'names an unknown transport', { transports: ['websocket', 'long-polling'] }],
       ['transports', 'holds a non-string', { transports: [1] }],

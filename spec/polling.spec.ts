@@ -4,10 +4,10 @@
  * life (2010 for a second receiver, 1002 after an abort, heartbeats,
  * disconnectDelay) and the refusals of bad payloads and callbacks.
  */
-import http, { type IncomingHttpHeaders, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { Server, ServerResponse } from 'node:http';
 import request from 'supertest';
 import { sockjs, type Options, type SessionHandler, type SockJSHandler } from '../lib';
-import { closeOf, echo, listen, nextSession, sessionPath, sleep, type Running } from './helpers';
+import { closeOf, echo, exactRequest, listen, nextSession, sessionPath, sleep, type ExactRequest, type Running } from './helpers';
 import { pollUntil } from './support/poll';
 
 const NO_CACHE = 'no-store, no-cache, no-transform, must-revalidate, max-age=0';
@@ -42,47 +42,32 @@ afterEach(async () => {
   running = [];
 });
 
-interface Reply {
-  readonly status: number;
-  readonly headers: IncomingHttpHeaders;
-  readonly text: string;
-}
-
-/** A request sent with exact headers and body; its reply arrives later (or never, once aborted). */
-function send(
-  method: string,
-  url: string,
-  options: { headers?: Record<string, string>; chunks?: string[] } = {},
-): { reply: Promise<Reply>; abort(): void } {
-  const req = http.request(url, { method, headers: options.headers, agent: false });
-  const reply = new Promise<Reply>((resolve, reject) => {
-    req.on('error', reject);
-    req.on('response', (res) => {
-      let text = '';
-      res.setEncoding('utf8');
-      res.on('data', (chunk: string) => (text += chunk));
-      res.on('end', () => resolve({ status: res.statusCode ?? 0, headers: res.headers, text }));
-      res.on('error', reject);
-    });
-  });
-  reply.catch(() => undefined);
-  for (const chunk of options.chunks ?? []) req.write(chunk);
-  req.end();
-  const abort = (): void => void req.destroy();
-  pending.push(abort);
-  return { reply, abort };
+/** {@link exactRequest}, its abort run after each test. */
+function send(method: string, url: string, options: { headers?: Record<string, string>; chunks?: string[] } = {}): ExactRequest {
+  const sent = exactRequest(method, url, options);
+  pending.push(sent.abort);
+  return sent;
 }
 
 /**
  * Resolves once `server`'s next request is attached to its session as a
  * receiver: the receiver's first act is to give the held response its
  * Content-Type, which no event announces (nothing is sent until a frame).
+ * The poll of an open session takes the direct path, which the server's
+ * `'request'` listeners never see, so the spy wraps the server's `emit`.
  */
 function attached(server: Server): Promise<void> {
   return new Promise((resolve, reject) => {
-    server.once('request', (_req: IncomingMessage, res: ServerResponse) => {
-      pollUntil('the poll attached', () => res.hasHeader('content-type')).then(() => resolve(), reject);
-    });
+    const emit = server.emit;
+    const spy = function (this: Server, event: string | symbol, ...args: unknown[]): boolean {
+      if (event === 'request') {
+        server.emit = emit;
+        const res = args[1] as ServerResponse;
+        pollUntil('the poll attached', () => res.hasHeader('content-type')).then(() => resolve(), reject);
+      }
+      return Reflect.apply(emit, this, [event, ...args]) as boolean;
+    };
+    server.emit = spy as typeof server.emit;
   });
 }
 

@@ -17,10 +17,11 @@ function clientKind(server) {
   return BARE.has(server) ? 'bare' : 'sockjs';
 }
 /**
- * The HTTP transports: the SockJS servers (ours also inside an Express app,
- * whose own cost per request shows there), and Node's HTTP stack alone for scale.
+ * The HTTP transports: the SockJS servers (ours also inside Express 5 and 4,
+ * where users mount it, and in Express 5 with the app on every request), and
+ * the floors (Node's HTTP stack, and an Express route) for scale.
  */
-const HTTP = ['ours', 'ours-express', 'sockjs-node', 'http-floor'];
+const HTTP = ['ours', 'ours-express', 'ours-express4', 'ours-express-every', 'sockjs-node', 'http-floor', 'express-floor'];
 /** Scale-out: the Redis adapter on one process and on three, and one process without it for reference. */
 const CLUSTER = ['ours', 'ours-redis', 'ours-redis-3'];
 /** ours with its metrics collected, beside ours, in the scenarios that measure their cost. */

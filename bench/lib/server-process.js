@@ -5,12 +5,16 @@ const path = require('node:path');
 
 const SERVERS = {
   ours: { label: 'sockjs-express (in Connect)', file: 'ours.js' },
-  'ours-express': { label: 'sockjs-express (in Express)', file: 'ours.js', args: ['--express'] },
+  'ours-express': { label: 'sockjs-express (in Express 5)', file: 'ours.js', args: ['--express'] },
+  'ours-express4': { label: 'sockjs-express (in Express 4)', file: 'ours.js', args: ['--express4'] },
+  // The app on every request (`middleware: 'every-request'`), for scale: what the direct path saves.
+  'ours-express-every': { label: "sockjs-express (in Express 5, middleware: 'every-request')", file: 'ours.js', args: ['--express', '--every-request'] },
   // ours with prom-client's collectors on its stats, scraped once a second.
   'ours-stats': { label: 'sockjs-express (in Connect) + metrics scraped every second', file: 'ours.js', args: ['--metrics'] },
   'sockjs-node': { label: 'sockjs-node 0.3.24', file: 'sockjs-node.js' },
   'bare-ws': { label: 'bare ws', file: 'bare-ws.js' },
   'http-floor': { label: 'node:http floor (no SockJS headers)', file: 'http-floor.js' },
+  'express-floor': { label: 'Express 5 floor (a route answering minimally, no SockJS headers)', file: 'express-floor.js' },
   // Broadcast only: bare ws's connections, the message written as one prebuilt frame straight to each socket.
   'socket-floor': { label: 'socket writes floor (one prebuilt frame per socket)', file: 'bare-ws.js', args: ['--socket-writes'] },
   // The cluster scenarios (bench/lib/cluster.js): `processes` of them, on one redis-server with `redis`.

@@ -45,7 +45,14 @@ function collect() {
  */
 function serve(server, broadcast, prepare = async () => {}) {
   server.on('connection', () => connections++);
-  server.on('request', () => requests++);
+  // Counted in `emit`, not by a 'request' listener: sockjs-express's direct path
+  // takes an open session's requests before the request listeners see them.
+  // Called after `attach()`, this wrapper sees every request first.
+  const emit = server.emit;
+  server.emit = function (event, ...args) {
+    if (event === 'request') requests++;
+    return emit.call(this, event, ...args);
+  };
   server.listen(0, '127.0.0.1', async () => {
     const { port } = server.address();
     await prepare(port);

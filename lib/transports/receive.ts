@@ -39,6 +39,8 @@ export interface ReceiveContext {
  * from asking again later (see `RelayedResponse.missing`), goes to `next`.
  * `appContext` is what the `context` option made of the request, given when
  * no session with this id lives here yet (the request may open one).
+ * `mayOpen` false (the direct path, which skipped the app) refuses with
+ * `404` rather than open a session for an id that no longer lives here.
  */
 export function receive(format: HttpReceiverFormat, needsCallback: boolean, context: ReceiveContext) {
   const { registry, locator, responseLimit } = context;
@@ -49,6 +51,7 @@ export function receive(format: HttpReceiverFormat, needsCallback: boolean, cont
     sessionId: string,
     next: (error: unknown) => void,
     appContext?: unknown,
+    mayOpen = true,
   ): Promise<void> | undefined {
     let callback = '';
     if (needsCallback) {
@@ -70,7 +73,7 @@ export function receive(format: HttpReceiverFormat, needsCallback: boolean, cont
     const serve = (where: Whereabouts): undefined => {
       switch (where.kind) {
         case 'here':
-          receiveHere(req, res, sessionId, key, callback, appContext);
+          receiveHere(req, res, sessionId, key, callback, appContext, mayOpen);
           break;
         case 'elsewhere':
           where.session.receive(relayed(res, callback, () => void locate()?.catch(next)));
@@ -98,8 +101,9 @@ export function receive(format: HttpReceiverFormat, needsCallback: boolean, cont
     key: string | undefined,
     callback: string,
     appContext: unknown,
+    mayOpen: boolean,
   ): void {
-    if (!registry.admits(sessionId, key)) {
+    if (!registry.admits(sessionId, key) || (!mayOpen && !registry.has(sessionId))) {
       sendText(res, 404, 'Not found.');
       return;
     }
