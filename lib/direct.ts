@@ -20,6 +20,7 @@ import { sendText } from './http';
 import type { OriginPolicy } from './options';
 import { refusal } from './origin';
 import type { Registry } from './registry';
+import { countFor, type Counters } from './stats';
 
 const debug = createDebug('sockjs:direct');
 
@@ -146,6 +147,8 @@ export interface DirectContext {
   readonly routes: ReadonlyMap<string, DirectRoute>;
   readonly registry: Registry;
   readonly allowedOrigins: OriginPolicy | undefined;
+  /** Where the handler counts its refusals (see `stats.ts`). */
+  readonly counters: Counters;
   isClosed(): boolean;
 }
 
@@ -156,13 +159,14 @@ export interface DirectContext {
  * transport). Everything else is left to the app.
  */
 export function directPath(context: DirectContext): DirectServe {
-  const { routes, registry, allowedOrigins } = context;
+  const { routes, registry, allowedOrigins, counters } = context;
   return function serveDirect(req, res, path) {
     const route = routes.get(path.route);
     if (route === undefined || req.method !== route.method || context.isClosed()) return false;
     const session = registry.find(path.sessionId);
     if (session?.state !== 'open' || prefixOf(session.request.url) !== path.prefix) return false;
     debug('%s %s directly', req.method, req.url);
+    countFor(res, counters);
     const refused = refusal(allowedOrigins, req, route.byReferer);
     if (refused !== undefined) {
       sendText(res, 403, refused);

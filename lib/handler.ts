@@ -242,7 +242,7 @@ export function sockjs<Context>(
   const { router, routes } = buildRouter(opts, registry, cluster ?? registry, isClosed, serveUpgrade);
   // The later requests of an open session skip the app (see `direct.ts`), unless middleware must see them all.
   const direct =
-    opts.middleware === 'session-open' ? directPath({ routes, registry, allowedOrigins: opts.allowedOrigins, isClosed }) : undefined;
+    opts.middleware === 'session-open' ? directPath({ routes, registry, allowedOrigins: opts.allowedOrigins, counters, isClosed }) : undefined;
 
   /** The shutdown under way or done: every `close()` call resolves when it completes. */
   let shutdown: Promise<void> | undefined;
